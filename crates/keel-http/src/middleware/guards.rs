@@ -1,0 +1,579 @@
+//! Small protective layers: body limit, timeout, panic catcher, trusted hosts.
+//! Each answers with a Keel [`Error`], which the error layer renders.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use futures_util::future::{BoxFuture, Either};
+use http::header::{self, HeaderValue};
+use http_body_util::BodyExt as _;
+use keel_core::config::ByteSize;
+use keel_core::{Error, ErrorKind};
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+use tower_layer::Layer;
+use tower_service::Service;
+
+// ---------------------------------------------------------------------------------------
+// Body limit
+
+/// The single request body limit.
+///
+/// - A body that declares a larger `Content-Length` gets a 413 at once; the body is
+///   read and discarded first when it is at most `drain` bytes over the limit, so the
+///   connection can carry the next request (larger ones get `Connection: close`).
+/// - A body that grows past the limit while streaming fails in the extractor with a
+///   413. What the handler left unread is drained (within the same budget) before the
+///   response goes out: closing a socket with unread data makes the kernel send a reset,
+///   and the client would lose the 413.
+///
+/// Keel turns off axum's own 2 MB default limit (`DefaultBodyLimit`), so this is the
+/// only one.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimitLayer {
+    limit: ByteSize,
+    drain: ByteSize,
+}
+
+impl BodyLimitLayer {
+    /// Limit bodies to `limit`; drain up to `drain` extra bytes of a refused body.
+    pub fn new(limit: ByteSize, drain: ByteSize) -> Self {
+        Self { limit, drain }
+    }
+}
+
+impl<S> Layer<S> for BodyLimitLayer {
+    type Service = BodyLimit<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        BodyLimit { inner, cfg: *self }
+    }
+}
+
+/// Service made by [`BodyLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct BodyLimit<S> {
+    inner: S,
+    cfg: BodyLimitLayer,
+}
+
+fn too_large(limit: ByteSize) -> Error {
+    Error::new(
+        ErrorKind::PayloadTooLarge,
+        format!("The request body is larger than the limit of {limit}."),
+    )
+}
+
+/// Reads and discards up to `budget` bytes; true if the body ended within it.
+async fn drain(mut body: Body, budget: u64) -> bool {
+    let mut seen = 0u64;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len() as u64;
+                    if seen > budget {
+                        return false;
+                    }
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Where a request body that was dropped before its end is left for draining.
+type Leftover = Arc<std::sync::Mutex<Option<Body>>>;
+
+/// Passes frames through; when dropped before the end, leaves the rest in `slot`.
+struct Tracked {
+    inner: Option<Body>,
+    slot: Leftover,
+}
+
+impl http_body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.inner.as_mut() {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_none_or(http_body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner
+            .as_ref()
+            .map(http_body::Body::size_hint)
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(body) = self.inner.take()
+            && !http_body::Body::is_end_stream(&body)
+            && let Ok(mut slot) = self.slot.lock()
+        {
+            *slot = Some(body);
+        }
+    }
+}
+
+impl<S> Service<Request> for BodyLimit<S>
+where
+    S: Service<Request, Response = Response>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, S::Error>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let limit = self.cfg.limit;
+        let budget = self.cfg.drain.0;
+        if http_body::Body::is_end_stream(req.body()) {
+            return Either::Left(self.inner.call(req));
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(len) = declared
+            && len > limit.0
+        {
+            let fits = len <= limit.0.saturating_add(budget);
+            return Either::Right(Box::pin(async move {
+                let mut res = too_large(limit).into_response();
+                // Read what the client is sending anyway; then the connection can carry
+                // the next request.
+                if !fits || !drain(req.into_body(), budget.saturating_add(limit.0)).await {
+                    res.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok(res)
+            }));
+        }
+        let slot: Leftover = Arc::default();
+        let req = req.map(|body| {
+            let tracked = Tracked {
+                inner: Some(body),
+                slot: Arc::clone(&slot),
+            };
+            Body::new(http_body_util::Limited::new(tracked, limit.as_usize()))
+        });
+        let fut = self.inner.call(req);
+        Either::Right(Box::pin(async move {
+            let mut res = fut.await?;
+            let leftover = slot.lock().ok().and_then(|mut s| s.take());
+            if let Some(rest) = leftover
+                && !drain(rest, budget).await
+            {
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(res)
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Timeout
+
+/// Answers 503 (`code: timeout`) when the inner service has not produced a response
+/// head within the duration. The clock starts when the handler first waits.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeoutLayer {
+    duration: Duration,
+}
+
+impl TimeoutLayer {
+    /// Requests may take at most `duration`.
+    pub fn new(duration: Duration) -> Self {
+        Self { duration }
+    }
+}
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Timeout {
+            inner,
+            duration: self.duration,
+        }
+    }
+}
+
+/// Service made by [`TimeoutLayer`].
+#[derive(Debug, Clone)]
+pub struct Timeout<S> {
+    inner: S,
+    duration: Duration,
+}
+
+impl<S> Service<Request> for Timeout<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TimeoutFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        TimeoutFuture {
+            inner: self.inner.call(req),
+            sleep: None,
+            duration: self.duration,
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`Timeout`].
+    pub struct TimeoutFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Option<Sleep>,
+        duration: Duration,
+    }
+}
+
+impl<F, E> Future for TimeoutFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(out) = this.inner.poll(cx) {
+            return Poll::Ready(out);
+        }
+        // Only requests that actually wait pay for a timer.
+        if this.sleep.is_none() {
+            this.sleep.set(Some(tokio::time::sleep(*this.duration)));
+        }
+        let sleep = this.sleep.as_pin_mut().expect("set above");
+        match sleep.poll(cx) {
+            Poll::Ready(()) => {
+                let secs = this.duration.as_secs_f64();
+                tracing::warn!(target: "keel::error", timeout_s = secs, "request timed out");
+                Poll::Ready(Ok(Error::new(
+                    ErrorKind::Timeout,
+                    format!("The request took longer than the {secs}s limit."),
+                )
+                .into_response()))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Panic catcher
+
+/// Turns a panicking handler into a 500 problem (logged with its message), instead of
+/// a dropped connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CatchPanicLayer;
+
+impl<S> Layer<S> for CatchPanicLayer {
+    type Service = CatchPanic<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        CatchPanic { inner }
+    }
+}
+
+/// Service made by [`CatchPanicLayer`].
+#[derive(Debug, Clone)]
+pub struct CatchPanic<S> {
+    inner: S,
+}
+
+fn panic_response(payload: Box<dyn Any + Send>) -> Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_owned());
+    tracing::error!(target: "keel::error", panic = %message, "handler panicked");
+    Error::internal_msg(format!("handler panicked: {message}")).into_response()
+}
+
+impl<S> Service<Request> for CatchPanic<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = CatchPanicFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+            Ok(fut) => CatchPanicFuture {
+                state: PanicState::Running { fut },
+            },
+            Err(payload) => CatchPanicFuture {
+                state: PanicState::Panicked {
+                    payload: Some(payload),
+                },
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// Future of [`CatchPanic`].
+    pub struct CatchPanicFuture<F> {
+        #[pin]
+        state: PanicState<F>,
+    }
+}
+
+pin_project! {
+    #[project = CatchPanicProj]
+    enum PanicState<F> {
+        Running { #[pin] fut: F },
+        Panicked { payload: Option<Box<dyn Any + Send>> },
+    }
+}
+
+impl<F, E> Future for CatchPanicFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            CatchPanicProj::Running { fut } => {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+                    Ok(poll) => poll,
+                    Err(payload) => Poll::Ready(Ok(panic_response(payload))),
+                }
+            }
+            CatchPanicProj::Panicked { payload } => Poll::Ready(Ok(panic_response(
+                payload.take().expect("polled after completion"),
+            ))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Trusted hosts
+
+/// One allowed-host pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostPattern {
+    Any,
+    Exact(String),
+    /// `.example.com`: the domain and every subdomain.
+    Domain(String),
+}
+
+impl HostPattern {
+    fn parse(s: &str) -> Self {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "*" {
+            Self::Any
+        } else if let Some(domain) = s.strip_prefix('.') {
+            Self::Domain(domain.to_owned())
+        } else {
+            Self::Exact(s)
+        }
+    }
+
+    fn matches(&self, host: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Exact(h) => h == host,
+            Self::Domain(d) => {
+                host == d
+                    || (host.len() > d.len()
+                        && host.ends_with(d.as_str())
+                        && host.as_bytes()[host.len() - d.len() - 1] == b'.')
+            }
+        }
+    }
+}
+
+/// Splits the port off a `Host` value and checks its syntax; lowercase result.
+fn host_name(value: &str) -> Option<String> {
+    let value = value.trim();
+    let name = if value.starts_with('[') {
+        let end = value.find(']')?;
+        let rest = &value[end + 1..];
+        if !(rest.is_empty()
+            || rest
+                .strip_prefix(':')
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
+        {
+            return None;
+        }
+        &value[..=end]
+    } else {
+        match value.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            Some(_) => return None,
+            None => value,
+        }
+    };
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    ok.then(|| name.to_ascii_lowercase())
+}
+
+/// Rejects requests whose `Host` is not allowed (Django's `ALLOWED_HOSTS`): protects
+/// password-reset links and caches from host-header poisoning. Some paths (health
+/// probes, which arrive with an IP as host) can be exempt.
+#[derive(Debug, Clone)]
+pub struct TrustedHostLayer {
+    patterns: Arc<[HostPattern]>,
+    exempt: Arc<[String]>,
+    debug: bool,
+}
+
+impl TrustedHostLayer {
+    /// Allow `hosts` (see [`SecuritySettings::allowed_hosts`](crate::settings::SecuritySettings));
+    /// never check the paths in `exempt`. In `debug`, the refusal names the host.
+    pub fn new(hosts: &[String], exempt: Vec<String>, debug: bool) -> Self {
+        Self {
+            patterns: hosts.iter().map(|h| HostPattern::parse(h)).collect(),
+            exempt: exempt.into(),
+            debug,
+        }
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        self.patterns.iter().any(|p| p.matches(host))
+    }
+}
+
+impl<S> Layer<S> for TrustedHostLayer {
+    type Service = TrustedHost<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        TrustedHost {
+            inner,
+            cfg: self.clone(),
+        }
+    }
+}
+
+/// Service made by [`TrustedHostLayer`].
+#[derive(Debug, Clone)]
+pub struct TrustedHost<S> {
+    inner: S,
+    cfg: TrustedHostLayer,
+}
+
+impl<S> Service<Request> for TrustedHost<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<S::Future, std::future::Ready<Result<Response, S::Error>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if self.cfg.exempt.iter().any(|p| p == req.uri().path()) {
+            return Either::Left(self.inner.call(req));
+        }
+        let raw = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+        let host = raw.as_deref().and_then(host_name);
+        match host {
+            Some(h) if self.cfg.allows(&h) => Either::Left(self.inner.call(req)),
+            _ => {
+                let shown = raw.as_deref().unwrap_or("(none)");
+                tracing::warn!(target: "keel::security", host = %shown, "request for a host that is not allowed");
+                let message = if self.cfg.debug {
+                    format!(
+                        "Invalid Host header `{shown}`. Add it to security.allowed_hosts to serve it."
+                    )
+                } else {
+                    "Invalid Host header.".to_owned()
+                };
+                let err = Error::bad_request(message).with_code("disallowed_host");
+                Either::Right(std::future::ready(Ok(err.into_response())))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_are_normalised_and_checked() {
+        assert_eq!(
+            host_name("Example.COM:8080").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(host_name("[::1]:8000").as_deref(), Some("[::1]"));
+        assert_eq!(host_name("127.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host_name("evil.com/x"), None);
+        assert_eq!(host_name("a b"), None);
+        assert_eq!(host_name(""), None);
+        assert_eq!(host_name("x:port"), None);
+    }
+
+    #[test]
+    fn patterns() {
+        let l = TrustedHostLayer::new(
+            &["example.com".into(), ".example.org".into()],
+            vec![],
+            false,
+        );
+        assert!(l.allows("example.com"));
+        assert!(!l.allows("www.example.com"));
+        assert!(l.allows("example.org"));
+        assert!(l.allows("api.example.org"));
+        assert!(!l.allows("badexample.org"));
+        assert!(TrustedHostLayer::new(&["*".into()], vec![], false).allows("anything"));
+    }
+}

@@ -1,0 +1,519 @@
+//! The server: hyper 1 connections (HTTP/1.1 with pipelined responses flushed per
+//! batch, HTTP/2 with prior knowledge or ALPN), keep-alive, header read timeout,
+//! optional TLS (rustls), and graceful shutdown.
+//!
+//! ```no_run
+//! # async fn demo(router: axum::Router) -> std::io::Result<()> {
+//! use keel_http::serve::{Server, shutdown_signal};
+//! use keel_http::settings::ServerSettings;
+//!
+//! let server = Server::bind(router, &ServerSettings::default())?;
+//! println!("listening on {}", server.local_addr());
+//! server.run(shutdown_signal()).await
+//! # }
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use http::header::{self, HeaderValue};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use pin_project_lite::pin_project;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tower_service::Service as _;
+
+use crate::settings::{RuntimeMode, ServerSettings};
+
+/// A bound server, ready to run.
+pub struct Server {
+    listeners: Vec<StdListener>,
+    local_addr: SocketAddr,
+    router: axum::Router,
+    settings: ServerSettings,
+    tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("runtime", &self.settings.runtime)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tls")]
+type TlsAcceptor = tokio_rustls::TlsAcceptor;
+#[cfg(not(feature = "tls"))]
+type TlsAcceptor = Infallible;
+
+fn bind_one(addr: SocketAddr, reuse_port: bool, backlog: u32) -> io::Result<StdListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    #[cfg(not(unix))]
+    let _ = reuse_port;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// How many worker threads `per-core` mode uses.
+pub fn worker_count(settings: &ServerSettings) -> usize {
+    if settings.workers > 0 {
+        settings.workers
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+impl Server {
+    /// Binds the listening socket(s) described by `settings` (one per worker in
+    /// `per-core` mode, sharing the port with `SO_REUSEPORT`).
+    pub fn bind(router: axum::Router, settings: &ServerSettings) -> io::Result<Self> {
+        let ip: std::net::IpAddr = settings.host.parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("server.host `{}` is not an IP address", settings.host),
+            )
+        })?;
+        let per_core = settings.runtime == RuntimeMode::PerCore;
+        let first = bind_one(
+            SocketAddr::new(ip, settings.port),
+            per_core,
+            settings.backlog,
+        )?;
+        let local_addr = first.local_addr()?;
+        let mut listeners = vec![first];
+        if per_core {
+            for _ in 1..worker_count(settings) {
+                listeners.push(bind_one(local_addr, true, settings.backlog)?);
+            }
+        }
+        let tls = tls_acceptor(settings)?;
+        Ok(Self {
+            listeners,
+            local_addr,
+            router,
+            settings: settings.clone(),
+            tls,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The URL clients use (`http://` or `https://`).
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
+    /// finish within `server.shutdown_timeout`, and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> io::Result<()> {
+        let (tx, rx) = watch::channel(false);
+        let conn = Arc::new(ConnConfig::new(&self.settings, self.tls));
+        let deadline = self.settings.shutdown_timeout;
+        let mut workers = Vec::new();
+        let mut main_listener = None;
+        match self.settings.runtime {
+            RuntimeMode::MultiThread => {
+                main_listener = self.listeners.into_iter().next();
+            }
+            RuntimeMode::PerCore => {
+                for (i, listener) in self.listeners.into_iter().enumerate() {
+                    let router = self.router.clone();
+                    let conn = Arc::clone(&conn);
+                    let rx = rx.clone();
+                    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<io::Result<()>>();
+                    std::thread::Builder::new()
+                        .name(format!("keel-worker-{i}"))
+                        .spawn(move || {
+                            let result = tokio::runtime::Builder::new_current_thread()
+                                .enable_all()
+                                .build()
+                                .and_then(|rt| {
+                                    rt.block_on(async move {
+                                        let listener = TcpListener::from_std(listener)?;
+                                        accept_loop(listener, router, conn, rx, deadline).await;
+                                        Ok(())
+                                    })
+                                });
+                            let _ = done_tx.send(result);
+                        })?;
+                    workers.push(done_rx);
+                }
+            }
+        }
+        let main = async {
+            if let Some(listener) = main_listener {
+                let listener = TcpListener::from_std(listener)?;
+                accept_loop(
+                    listener,
+                    self.router.clone(),
+                    Arc::clone(&conn),
+                    rx.clone(),
+                    deadline,
+                )
+                .await;
+            }
+            Ok::<(), io::Error>(())
+        };
+        let signal = async {
+            shutdown.await;
+            tracing::info!(target: "keel::server", "shutdown requested; finishing in-flight requests");
+            let _ = tx.send(true);
+        };
+        let (main_result, ()) = tokio::join!(main, signal);
+        main_result?;
+        for w in workers {
+            match w.await {
+                Ok(result) => result?,
+                Err(_) => return Err(io::Error::other("a server worker thread died")),
+            }
+        }
+        tracing::info!(target: "keel::server", "server stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Per-connection settings shared by all workers.
+struct ConnConfig {
+    builder: auto::Builder<TokioExecutor>,
+    http2: bool,
+    keep_alive: bool,
+    server_header: Option<HeaderValue>,
+    handshake_timeout: Duration,
+    tls: Option<TlsAcceptor>,
+}
+
+impl ConnConfig {
+    fn new(settings: &ServerSettings, tls: Option<TlsAcceptor>) -> Self {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .keep_alive(settings.keep_alive)
+            .header_read_timeout(settings.header_read_timeout)
+            // Write the responses of one pipelined batch together (axum::serve does not).
+            .pipeline_flush(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .enable_connect_protocol();
+        Self {
+            builder,
+            http2: settings.http2,
+            keep_alive: settings.keep_alive,
+            server_header: (!settings.server_header.is_empty())
+                .then(|| HeaderValue::from_str(&settings.server_header).ok())
+                .flatten(),
+            handshake_timeout: settings.header_read_timeout,
+            tls,
+        }
+    }
+}
+
+/// Counts open connections so that shutdown can wait for them.
+#[derive(Default)]
+struct Tracker {
+    open: AtomicUsize,
+    idle: Notify,
+}
+
+struct Tracked(Arc<Tracker>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl Tracker {
+    fn track(self: &Arc<Self>) -> Tracked {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Tracked(Arc::clone(self))
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.open.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: axum::Router,
+    conn: Arc<ConnConfig>,
+    mut shutdown: watch::Receiver<bool>,
+    deadline: Duration,
+) {
+    let tracker = Arc::new(Tracker::default());
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = stopped(&mut shutdown) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(target: "keel::server", error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = ConnService {
+            router: router.clone(),
+            peer,
+            server_header: conn.server_header.clone(),
+        };
+        let guard = tracker.track();
+        let conn = Arc::clone(&conn);
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let result = match &conn.tls {
+                None => serve_io(&conn, TokioIo::new(stream), svc, stop).await,
+                #[cfg(feature = "tls")]
+                Some(acceptor) => {
+                    match tokio::time::timeout(conn.handshake_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls)) => serve_io(&conn, TokioIo::new(tls), svc, stop).await,
+                        Ok(Err(e)) => Err(e.into()),
+                        Err(_) => Err("TLS handshake timed out".into()),
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match *never {},
+            };
+            if let Err(e) = result {
+                tracing::debug!(target: "keel::server", error = %e, %peer, "connection ended with an error");
+            }
+            drop(guard);
+        });
+    }
+    drop(listener);
+    let open = tracker.open.load(Ordering::Acquire);
+    if open > 0 {
+        tracing::info!(target: "keel::server", connections = open, "waiting for open connections");
+    }
+    if tokio::time::timeout(deadline, tracker.wait_idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            target: "keel::server",
+            deadline_s = deadline.as_secs_f64(),
+            "connections still open after the shutdown deadline; closing them"
+        );
+    }
+}
+
+/// Resolves once shutdown was requested (never, if the sender is gone without asking).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    loop {
+        let stop = *rx.borrow_and_update();
+        if stop {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Drives one hyper connection; on shutdown, asks it to finish the request in flight
+/// and close (idle keep-alive connections close at once).
+macro_rules! drive {
+    ($conn:expr, $stop:expr) => {{
+        let conn = $conn;
+        tokio::pin!(conn);
+        tokio::select! {
+            biased;
+            res = conn.as_mut() => res.map_err(Into::into),
+            () = stopped(&mut $stop) => {
+                conn.as_mut().graceful_shutdown();
+                conn.await.map_err(Into::into)
+            }
+        }
+    }};
+}
+
+async fn serve_io<I>(
+    conn: &ConnConfig,
+    io: TokioIo<I>,
+    svc: ConnService,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if conn.http2 {
+        drive!(conn.builder.serve_connection_with_upgrades(io, svc), stop)
+    } else {
+        let mut http1 = hyper::server::conn::http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .keep_alive(conn.keep_alive)
+            .pipeline_flush(true)
+            .header_read_timeout(conn.handshake_timeout);
+        drive!(http1.serve_connection(io, svc).with_upgrades(), stop)
+    }
+}
+
+/// The per-connection hyper service: adds `ConnectInfo` and the `Server` header.
+#[derive(Clone)]
+struct ConnService {
+    router: axum::Router,
+    peer: SocketAddr,
+    server_header: Option<HeaderValue>,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for ConnService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ConnFuture<axum::routing::future::RouteFuture<Infallible>>;
+
+    fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        let mut router = self.router.clone();
+        ConnFuture {
+            inner: router.call(req.map(Body::new)),
+            server_header: self.server_header.clone(),
+        }
+    }
+}
+
+pin_project! {
+    struct ConnFuture<F> {
+        #[pin]
+        inner: F,
+        server_header: Option<HeaderValue>,
+    }
+}
+
+impl<F> Future for ConnFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = ready!(this.inner.poll(cx))?;
+        if let Some(v) = this.server_header.take() {
+            res.headers_mut().insert(header::SERVER, v);
+        }
+        Poll::Ready(Ok(res))
+    }
+}
+
+#[cfg(feature = "tls")]
+fn tls_acceptor(settings: &ServerSettings) -> io::Result<Option<TlsAcceptor>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let Some(tls) = &settings.tls else {
+        return Ok(None);
+    };
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("server.tls: {what}: {e}"),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(&tls.cert)
+        .map_err(|e| bad(&format!("cannot read {}", tls.cert.display()), &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&format!("bad certificate in {}", tls.cert.display()), &e))?;
+    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| {
+        bad(
+            &format!("cannot read a private key from {}", tls.key.display()),
+            &e,
+        )
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("protocol versions", &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("certificate and key do not fit", &e))?;
+    config.alpn_protocols = if settings.http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_acceptor(settings: &ServerSettings) -> io::Result<Option<TlsAcceptor>> {
+    match settings.tls {
+        None => Ok(None),
+        Some(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "server.tls is set but Keel was built without the `tls` feature",
+        )),
+    }
+}

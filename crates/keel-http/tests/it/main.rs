@@ -1,0 +1,14 @@
+//! keel-http integration tests: one binary, modules by topic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod errors;
+mod middleware;
+mod observability;
+mod server;
+mod statics;
+mod support;

@@ -1,0 +1,63 @@
+//! # Keel
+//!
+//! A batteries-included backend web framework on plain axum/tower/hyper.
+//!
+//! ```no_run
+//! use keel::prelude::*;
+//! use keel::routing::{Router, get};
+//!
+//! async fn hello() -> &'static str {
+//!     "Hello, world!"
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> keel::Result<()> {
+//!     keel::App::new("hello")
+//!         .routes(Router::new().route("/", get(hello).name("home")))
+//!         .run() // parses argv: serve (default) | routes | check [--deploy]
+//!         .await
+//! }
+//! ```
+//!
+//! | Feature | Where |
+//! |---|---|
+//! | App builder, plugins, commands | [`App`], [`app`] |
+//! | Layered typed config | [`config`] |
+//! | One error type, RFC 9457 problems | [`Error`], [`ErrorKind`] |
+//! | Named routes, `url_for` | [`routing`] |
+//! | Extractors with problem rejections | [`extract`], [`Json`] |
+//! | Default middleware | [`middleware`] |
+//! | Server: HTTP/1.1 pipelining, h2c, TLS (`tls` feature), graceful shutdown | [`serve`] |
+//! | `/_health`, `/_ready`, `/metrics` | [`observability`] |
+//! | Static files | [`statics`] |
+//!
+//! Everything is axum underneath: `keel::routing::Router` builds an `axum::Router`,
+//! any axum extractor works in a handler, any tower layer works in the stack.
+
+pub use keel_core::{
+    App, AppSettings, AppState, BuiltApp, Config, ConfigError, Dep, Environment, Error,
+    ErrorClassifier, ErrorKind, Extensions, FieldError, Problem, Result, StartedApp, app, check,
+    config, error, layer_order, settings, state,
+};
+pub use keel_http::extract::{Form, Json, Path, Query};
+pub use keel_http::middleware::RequestId;
+pub use keel_http::{
+    extract, logging, middleware, observability, plugin as http_plugin, problem, serve, start,
+    statics,
+};
+
+/// Routing: Keel's introspectable router over axum, and the method functions.
+pub mod routing {
+    pub use keel_core::routing::*;
+}
+
+/// The rust-embed crate, for `#[derive(RustEmbed)] #[crate_path = "keel::rust_embed"]`.
+pub use keel_http::statics::rust_embed_reexport as rust_embed;
+
+/// axum, re-exported so that apps use the same version as Keel.
+pub use axum;
+
+/// Traits that add methods to Keel's types. `use keel::prelude::*;`
+pub mod prelude {
+    pub use keel_http::AppRunExt as _;
+}
