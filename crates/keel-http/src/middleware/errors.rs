@@ -164,7 +164,12 @@ where
                 let info = info.take().expect("polled after completion");
                 if let Some(ErrorResponse(error)) = res.extensions().get::<ErrorResponse>().cloned()
                 {
-                    return Poll::Ready(Ok(render_keel_error(&error, res, &info, shared)));
+                    return Poll::Ready(Ok(render_keel_error(
+                        &error,
+                        res.headers(),
+                        &info,
+                        shared,
+                    )));
                 }
                 if !is_foreign_error_body(res.headers()) {
                     return Poll::Ready(Ok(res));
@@ -199,7 +204,7 @@ fn is_foreign_error_body(headers: &HeaderMap) -> bool {
 
 fn render_keel_error(
     error: &Error,
-    original: Response,
+    original: &HeaderMap,
     info: &RequestInfo,
     shared: &Shared,
 ) -> Response {
@@ -209,7 +214,7 @@ fn render_keel_error(
     let mut res = render(shown, info, shared);
     // Headers set on the response after the error became one (e.g. by a handler that
     // returned `(headers, error)`), and the error's own headers.
-    for (name, value) in original.headers() {
+    for (name, value) in original {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             res.headers_mut().insert(name, value.clone());
         }
@@ -249,7 +254,7 @@ async fn render_foreign(res: Response, info: RequestInfo, shared: Arc<Shared>) -
     let mut error = Error::from_kind(kind);
     if parts.status.is_server_error() {
         if !text.is_empty() {
-            error = error.with_source(text.clone());
+            error = error.with_source(text);
         }
     } else if kind == ErrorKind::PayloadTooLarge {
         // axum's "Failed to buffer the request body: length limit exceeded".

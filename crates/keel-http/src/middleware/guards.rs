@@ -319,7 +319,7 @@ pub struct CatchPanic<S> {
     inner: S,
 }
 
-fn panic_response(payload: Box<dyn Any + Send>) -> Response {
+fn panic_response(payload: &(dyn Any + Send)) -> Response {
     let message = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -382,11 +382,11 @@ where
             CatchPanicProj::Running { fut } => {
                 match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                     Ok(poll) => poll,
-                    Err(payload) => Poll::Ready(Ok(panic_response(payload))),
+                    Err(payload) => Poll::Ready(Ok(panic_response(&*payload))),
                 }
             }
             CatchPanicProj::Panicked { payload } => Poll::Ready(Ok(panic_response(
-                payload.take().expect("polled after completion"),
+                &*payload.take().expect("polled after completion"),
             ))),
         }
     }
