@@ -22,7 +22,7 @@ use std::sync::Arc;
 use keel_core::check::{CheckContext, Diagnostic, Level};
 use keel_core::config::ConfigProblem;
 use keel_core::routing::{Router, get};
-use keel_core::{App, BuiltApp, Error, Result, StartedApp, layer_order};
+use keel_core::{App, AppState, BuiltApp, Error, Result, StartedApp};
 
 pub mod extract;
 pub mod logging;
@@ -33,7 +33,7 @@ pub mod serve;
 pub mod settings;
 pub mod statics;
 
-use middleware::{HttpMetrics, SecurityHeadersLayer, StackSettings};
+use middleware::{HttpMetrics, KeelService, SecurityHeadersLayer, StackSettings};
 use settings::{
     CorsSettings, LogSettings, MiddlewareSettings, ObservabilitySettings, SecuritySettings,
     ServerSettings, StaticSettings,
@@ -157,8 +157,9 @@ pub fn plugin(app: &mut App) {
     };
     let deploy_stack = stack.clone();
     app.deploy_check("keel.http", move |cx| http_deploy_checks(cx, &deploy_stack));
-    app.wrap_router(layer_order::HTTP_STACK, move |router, state| {
-        middleware::default_stack(router, state, &stack, http_metrics)
+    app.extensions().insert(HttpStack {
+        settings: stack,
+        metrics: http_metrics,
     });
 
     app.default_command("serve");
@@ -256,8 +257,8 @@ async fn serve_command(app: BuiltApp, args: clap::ArgMatches) -> Result<()> {
         )));
     }
     let environment = app.environment();
-    let started = app.start().await?;
-    let server = serve::Server::bind(started.router(), &settings).map_err(|e| {
+    let http = HttpApp::start(app).await?;
+    let server = serve::Server::bind(&http, &settings).map_err(|e| {
         Error::config(format!(
             "cannot listen on {}:{}: {e}",
             settings.host, settings.port
@@ -265,7 +266,7 @@ async fn serve_command(app: BuiltApp, args: clap::ArgMatches) -> Result<()> {
     })?;
     tracing::info!(
         target: "keel::server",
-        app = started.state().name(),
+        app = http.state().name(),
         environment = %environment,
         runtime = ?settings.runtime,
         "listening on {}",
@@ -275,15 +276,98 @@ async fn serve_command(app: BuiltApp, args: clap::ArgMatches) -> Result<()> {
         .run(serve::shutdown_signal())
         .await
         .map_err(Error::internal)?;
-    started.shutdown().await;
+    http.shutdown().await;
     Ok(())
 }
 
-/// Installs the HTTP plugin, builds and starts `app`: the finished router and state,
-/// for tests or for serving it yourself.
-pub async fn start(mut app: App) -> Result<StartedApp> {
+/// What the plugin prepared for the stack, kept in the app's extensions.
+#[derive(Debug, Clone)]
+struct HttpStack {
+    settings: StackSettings,
+    metrics: Option<Arc<HttpMetrics>>,
+}
+
+/// A started app inside Keel's HTTP stack: what the server (and the test client) call.
+#[derive(Debug)]
+pub struct HttpApp {
+    started: StartedApp,
+    stack: Arc<HttpStack>,
+    service: KeelService,
+}
+
+impl HttpApp {
+    /// Starts a built app (startup hooks run) and wraps its router in the default stack.
+    pub async fn start(app: BuiltApp) -> Result<Self> {
+        let started = app.start().await?;
+        let stack =
+            started.state().get::<HttpStack>().cloned().ok_or_else(|| {
+                Error::config("the HTTP plugin (keel_http::plugin) is not installed")
+            })?;
+        let service = middleware::default_stack(
+            started.router(),
+            started.state(),
+            &stack.settings,
+            stack.metrics.as_ref(),
+        );
+        Ok(Self {
+            started,
+            stack: Arc::new(stack),
+            service,
+        })
+    }
+
+    /// Makes a fresh copy of the stack (shares the router, the state and the metrics
+    /// registry; owns its configuration), e.g. one per server worker.
+    pub fn make_service(&self) -> KeelService {
+        middleware::default_stack(
+            self.started.router(),
+            self.started.state(),
+            &self.stack.settings,
+            self.stack.metrics.as_ref(),
+        )
+    }
+
+    /// A factory for [`serve::Server::bind_with`].
+    pub fn service_factory(&self) -> serve::ServiceFactory {
+        let router = self.started.router();
+        let state = self.started.state().clone();
+        let stack = Arc::clone(&self.stack);
+        Arc::new(move || {
+            middleware::default_stack(
+                router.clone(),
+                &state,
+                &stack.settings,
+                stack.metrics.as_ref(),
+            )
+        })
+    }
+
+    /// The app's state.
+    pub fn state(&self) -> &AppState {
+        self.started.state()
+    }
+
+    /// The service to call (cheap to clone).
+    pub fn service(&self) -> KeelService {
+        self.service.clone()
+    }
+
+    /// The app's router without the default stack.
+    pub fn router(&self) -> axum::Router {
+        self.started.router()
+    }
+
+    /// Runs the app's shutdown hooks.
+    pub async fn shutdown(self) {
+        self.started.shutdown().await;
+    }
+}
+
+/// Installs the HTTP plugin, builds and starts `app`: for tests, or to serve it yourself
+/// with [`serve::Server`].
+pub async fn start(mut app: App) -> Result<HttpApp> {
     app.add_plugin(plugin);
-    app.build().map_err(|e| e.into_error())?.start().await
+    HttpApp::start(app.build().map_err(|e| e.into_error())?).await
 }
 
 /// Running an app from `main`.

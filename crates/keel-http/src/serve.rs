@@ -3,13 +3,15 @@
 //! optional TLS (rustls), and graceful shutdown.
 //!
 //! ```no_run
-//! # async fn demo(router: axum::Router) -> std::io::Result<()> {
+//! # async fn demo(app: keel_core::App) -> keel_core::Result<()> {
 //! use keel_http::serve::{Server, shutdown_signal};
 //! use keel_http::settings::ServerSettings;
 //!
-//! let server = Server::bind(router, &ServerSettings::default())?;
+//! let http = keel_http::start(app).await?;
+//! let server = Server::bind(&http, &ServerSettings::default())?;
 //! println!("listening on {}", server.local_addr());
-//! server.run(shutdown_signal()).await
+//! server.run(shutdown_signal()).await?;
+//! # Ok(())
 //! # }
 //! ```
 
@@ -32,8 +34,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use pin_project_lite::pin_project;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
 use tower_service::Service as _;
+
+use crate::middleware::KeelService;
 
 use crate::settings::{RuntimeMode, ServerSettings};
 
@@ -41,7 +46,7 @@ use crate::settings::{RuntimeMode, ServerSettings};
 pub struct Server {
     listeners: Vec<StdListener>,
     local_addr: SocketAddr,
-    router: axum::Router,
+    make_service: ServiceFactory,
     settings: ServerSettings,
     tls: Option<TlsAcceptor>,
 }
@@ -55,6 +60,10 @@ impl std::fmt::Debug for Server {
             .finish_non_exhaustive()
     }
 }
+
+/// Makes the service a worker calls. Each `per-core` worker gets its own copy of the
+/// stack, so that per-request reference counting never crosses cores.
+pub type ServiceFactory = Arc<dyn Fn() -> KeelService + Send + Sync>;
 
 #[cfg(feature = "tls")]
 type TlsAcceptor = tokio_rustls::TlsAcceptor;
@@ -92,8 +101,13 @@ pub fn worker_count(settings: &ServerSettings) -> usize {
 
 impl Server {
     /// Binds the listening socket(s) described by `settings` (one per worker in
-    /// `per-core` mode, sharing the port with `SO_REUSEPORT`).
-    pub fn bind(router: axum::Router, settings: &ServerSettings) -> io::Result<Self> {
+    /// `per-core` mode, sharing the port with `SO_REUSEPORT`) for `app`.
+    pub fn bind(app: &crate::HttpApp, settings: &ServerSettings) -> io::Result<Self> {
+        Self::bind_with(app.service_factory(), settings)
+    }
+
+    /// Like [`Server::bind`], with any way of making the service.
+    pub fn bind_with(make_service: ServiceFactory, settings: &ServerSettings) -> io::Result<Self> {
         let ip: std::net::IpAddr = settings.host.parse().map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -117,7 +131,7 @@ impl Server {
         Ok(Self {
             listeners,
             local_addr,
-            router,
+            make_service,
             settings: settings.clone(),
             tls,
         })
@@ -137,7 +151,7 @@ impl Server {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
     /// finish within `server.shutdown_timeout`, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> io::Result<()> {
-        let (tx, rx) = watch::channel(false);
+        let stop = Arc::new(ShutdownSignal::default());
         let conn = Arc::new(ConnConfig::new(&self.settings, self.tls));
         let deadline = self.settings.shutdown_timeout;
         let mut workers = Vec::new();
@@ -148,9 +162,9 @@ impl Server {
             }
             RuntimeMode::PerCore => {
                 for (i, listener) in self.listeners.into_iter().enumerate() {
-                    let router = self.router.clone();
+                    let service = (self.make_service)();
                     let conn = Arc::clone(&conn);
-                    let rx = rx.clone();
+                    let stop = Arc::clone(&stop);
                     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<io::Result<()>>();
                     std::thread::Builder::new()
                         .name(format!("keel-worker-{i}"))
@@ -161,7 +175,7 @@ impl Server {
                                 .and_then(|rt| {
                                     rt.block_on(async move {
                                         let listener = TcpListener::from_std(listener)?;
-                                        accept_loop(listener, router, conn, rx, deadline).await;
+                                        accept_loop(listener, service, conn, stop, deadline).await;
                                         Ok(())
                                     })
                                 });
@@ -176,9 +190,9 @@ impl Server {
                 let listener = TcpListener::from_std(listener)?;
                 accept_loop(
                     listener,
-                    self.router.clone(),
+                    (self.make_service)(),
                     Arc::clone(&conn),
-                    rx.clone(),
+                    Arc::clone(&stop),
                     deadline,
                 )
                 .await;
@@ -188,7 +202,7 @@ impl Server {
         let signal = async {
             shutdown.await;
             tracing::info!(target: "keel::server", "shutdown requested; finishing in-flight requests");
-            let _ = tx.send(true);
+            stop.trigger();
         };
         let (main_result, ()) = tokio::join!(main, signal);
         main_result?;
@@ -300,16 +314,16 @@ impl Tracker {
 
 async fn accept_loop(
     listener: TcpListener,
-    router: axum::Router,
+    service: KeelService,
     conn: Arc<ConnConfig>,
-    mut shutdown: watch::Receiver<bool>,
+    stop: Arc<ShutdownSignal>,
     deadline: Duration,
 ) {
     let tracker = Arc::new(Tracker::default());
     loop {
         let accepted = tokio::select! {
             biased;
-            () = stopped(&mut shutdown) => break,
+            () = stop.wait() => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -323,13 +337,13 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let svc = ConnService {
-            router: router.clone(),
+            service: std::cell::RefCell::new(service.clone()),
             peer,
             server_header: conn.server_header.clone(),
         };
         let guard = tracker.track();
         let conn = Arc::clone(&conn);
-        let stop = shutdown.clone();
+        let stop = Arc::clone(&stop);
         tokio::spawn(async move {
             let result = match &conn.tls {
                 None => serve_io(&conn, TokioIo::new(stream), svc, stop).await,
@@ -369,47 +383,97 @@ async fn accept_loop(
     }
 }
 
-/// Resolves once shutdown was requested (never, if the sender is gone without asking).
-async fn stopped(rx: &mut watch::Receiver<bool>) {
-    loop {
-        let stop = *rx.borrow_and_update();
-        if stop {
-            return;
-        }
-        if rx.changed().await.is_err() {
-            std::future::pending::<()>().await;
+/// Tells connections to finish. Checking it is one atomic load, so a connection can
+/// look at it on every wake-up at no cost; the `Notify` wakes idle connections once.
+#[derive(Default)]
+struct ShutdownSignal {
+    requested: std::sync::atomic::AtomicBool,
+    notify: Arc<Notify>,
+}
+
+impl ShutdownSignal {
+    fn trigger(&self) {
+        self.requested.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::Acquire)
+    }
+
+    async fn wait(&self) {
+        let notified = Arc::clone(&self.notify).notified_owned();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_requested() {
+            notified.await;
         }
     }
 }
 
-/// Drives one hyper connection; on shutdown, asks it to finish the request in flight
-/// and close (idle keep-alive connections close at once).
-macro_rules! drive {
-    ($conn:expr, $stop:expr) => {{
-        let conn = $conn;
-        tokio::pin!(conn);
-        tokio::select! {
-            biased;
-            res = conn.as_mut() => res.map_err(Into::into),
-            () = stopped(&mut $stop) => {
-                conn.as_mut().graceful_shutdown();
-                conn.await.map_err(Into::into)
+pin_project! {
+    /// Drives one hyper connection; once shutdown is requested, asks it to finish the
+    /// request in flight and close (idle keep-alive connections close at once).
+    struct Drive<C> {
+        #[pin]
+        conn: C,
+        #[pin]
+        notified: OwnedNotified,
+        stop: Arc<ShutdownSignal>,
+        graceful: fn(Pin<&mut C>),
+        registered: bool,
+        finishing: bool,
+    }
+}
+
+impl<C> Drive<C> {
+    fn new(conn: C, stop: Arc<ShutdownSignal>, graceful: fn(Pin<&mut C>)) -> Self {
+        Self {
+            conn,
+            notified: Arc::clone(&stop.notify).notified_owned(),
+            stop,
+            graceful,
+            registered: false,
+            finishing: false,
+        }
+    }
+}
+
+impl<C: Future> Future for Drive<C> {
+    type Output = C::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+        let mut this = self.project();
+        if !*this.finishing {
+            // The notification is registered once (the task's waker stays valid);
+            // after that, the flag says whether it fired.
+            let fired = if *this.registered {
+                false
+            } else {
+                *this.registered = true;
+                this.notified.as_mut().poll(cx).is_ready()
+            };
+            if fired || this.stop.is_requested() {
+                *this.finishing = true;
+                (this.graceful)(this.conn.as_mut());
             }
         }
-    }};
+        this.conn.poll(cx)
+    }
 }
 
 async fn serve_io<I>(
     conn: &ConnConfig,
     io: TokioIo<I>,
     svc: ConnService,
-    mut stop: watch::Receiver<bool>,
+    stop: Arc<ShutdownSignal>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     if conn.http2 {
-        drive!(conn.builder.serve_connection_with_upgrades(io, svc), stop)
+        let c = conn.builder.serve_connection_with_upgrades(io, svc);
+        Drive::new(c, stop, |c| c.graceful_shutdown()).await
     } else {
         let mut http1 = hyper::server::conn::http1::Builder::new();
         http1
@@ -417,14 +481,20 @@ where
             .keep_alive(conn.keep_alive)
             .pipeline_flush(true)
             .header_read_timeout(conn.handshake_timeout);
-        drive!(http1.serve_connection(io, svc).with_upgrades(), stop)
+        let c = http1.serve_connection(io, svc).with_upgrades();
+        Drive::new(c, stop, |c| c.graceful_shutdown())
+            .await
+            .map_err(Into::into)
     }
 }
 
 /// The per-connection hyper service: adds `ConnectInfo` and the `Server` header.
-#[derive(Clone)]
+///
+/// hyper calls a connection's service one request at a time through `&self`; the
+/// `RefCell` lets it call the stack directly instead of cloning the whole stack (and
+/// touching every shared reference count) for each request.
 struct ConnService {
-    router: axum::Router,
+    service: std::cell::RefCell<KeelService>,
     peer: SocketAddr,
     server_header: Option<HeaderValue>,
 }
@@ -432,13 +502,14 @@ struct ConnService {
 impl hyper::service::Service<http::Request<Incoming>> for ConnService {
     type Response = Response;
     type Error = Infallible;
-    type Future = ConnFuture<axum::routing::future::RouteFuture<Infallible>>;
+    type Future =
+        ConnFuture<<KeelService as tower_service::Service<axum::extract::Request>>::Future>;
 
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
         req.extensions_mut().insert(ConnectInfo(self.peer));
-        let mut router = self.router.clone();
+        let inner = self.service.borrow_mut().call(req.map(Body::new));
         ConnFuture {
-            inner: router.call(req.map(Body::new)),
+            inner,
             server_header: self.server_header.clone(),
         }
     }

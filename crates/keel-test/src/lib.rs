@@ -40,7 +40,7 @@ use tower::ServiceExt as _;
 /// Drives an app's router in-process. Cheap to clone (clones share the cookie jar).
 #[derive(Clone)]
 pub struct TestClient {
-    router: axum::Router,
+    service: keel_http::middleware::KeelService,
     state: AppState,
     jar: Arc<Mutex<cookie::CookieJar>>,
     host: HeaderValue,
@@ -73,10 +73,10 @@ impl TestClient {
         if !app.has_explicit_environment() {
             app.set_environment(Environment::Test);
         }
-        let started = keel_http::start(app).await?;
+        let http = keel_http::start(app).await?;
         Ok(Self {
-            router: started.router(),
-            state: started.state().clone(),
+            service: http.service(),
+            state: http.state().clone(),
             jar: Arc::default(),
             host: HeaderValue::from_static("localhost"),
         })
@@ -193,7 +193,7 @@ impl TestClient {
             .extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
         let response = self
-            .router
+            .service
             .clone()
             .oneshot(request)
             .await

@@ -18,8 +18,9 @@ use std::task::{Context, Poll, ready};
 use axum::extract::Request;
 use axum::response::Response;
 use futures_util::future::BoxFuture;
+use http::HeaderMap;
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Uri};
+use http::uri::PathAndQuery;
 use http_body_util::BodyExt as _;
 use keel_core::error::ErrorResponse;
 use keel_core::{Error, ErrorClassifier, ErrorKind};
@@ -33,7 +34,8 @@ use crate::problem::{ErrorContext, SharedRenderer, prefers_html};
 /// How much of a foreign error body is read to use as the problem's detail.
 const FOREIGN_BODY_LIMIT: usize = 16 * 1024;
 
-struct Shared {
+/// What rendering needs: the app's renderer and classifiers, and the debug flag.
+pub(crate) struct ErrorRender {
     renderer: SharedRenderer,
     classifiers: Arc<[Arc<dyn ErrorClassifier>]>,
     debug: bool,
@@ -42,7 +44,7 @@ struct Shared {
 /// Layer that renders error responses. See the [module docs](self).
 #[derive(Clone)]
 pub struct ErrorLayer {
-    shared: Arc<Shared>,
+    shared: Arc<ErrorRender>,
 }
 
 impl std::fmt::Debug for ErrorLayer {
@@ -61,11 +63,7 @@ impl ErrorLayer {
         debug: bool,
     ) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                renderer,
-                classifiers,
-                debug,
-            }),
+            shared: Arc::new(ErrorRender::new(renderer, classifiers, debug)),
         }
     }
 }
@@ -84,14 +82,71 @@ impl<S> Layer<S> for ErrorLayer {
 #[derive(Clone)]
 pub struct ErrorService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    shared: Arc<ErrorRender>,
 }
 
 /// What is remembered of the request to render an error for it.
-struct RequestInfo {
+pub(crate) struct RequestInfo {
     accept: Option<HeaderValue>,
-    uri: Uri,
+    path: Option<PathAndQuery>,
     request_id: Option<RequestId>,
+}
+
+impl RequestInfo {
+    /// Remembers what an error response for `req` needs (cheap reference-counted copies).
+    pub(crate) fn capture<B>(req: &http::Request<B>) -> Self {
+        Self {
+            accept: req.headers().get(header::ACCEPT).cloned(),
+            path: req.uri().path_and_query().cloned(),
+            request_id: None,
+        }
+    }
+
+    /// Sets the request id shown in the problem.
+    pub(crate) fn with_request_id(mut self, id: Option<RequestId>) -> Self {
+        self.request_id = id;
+        self
+    }
+}
+
+/// The outcome of [`ErrorRender::process`].
+pub(crate) enum Processed {
+    /// The response to send.
+    Done(Response),
+    /// The response needs an async step (reading a foreign error body).
+    Later(BoxFuture<'static, Response>),
+}
+
+impl ErrorRender {
+    pub(crate) fn new(
+        renderer: SharedRenderer,
+        classifiers: Arc<[Arc<dyn ErrorClassifier>]>,
+        debug: bool,
+    ) -> Self {
+        Self {
+            renderer,
+            classifiers,
+            debug,
+        }
+    }
+
+    /// Renders `res` if it is an error response (see the module docs); success
+    /// responses and app-chosen error bodies pass through.
+    pub(crate) fn process(self: &Arc<Self>, res: Response, info: RequestInfo) -> Processed {
+        if !res.status().is_client_error() && !res.status().is_server_error() {
+            return Processed::Done(res);
+        }
+        if let Some(ErrorResponse(error)) = res.extensions().get::<ErrorResponse>().cloned() {
+            return Processed::Done(render_keel_error(&error, res.headers(), &info, self));
+        }
+        if !is_foreign_error_body(res.headers()) {
+            return Processed::Done(res);
+        }
+        let this = Arc::clone(self);
+        Processed::Later(Box::pin(
+            async move { render_foreign(res, info, this).await },
+        ))
+    }
 }
 
 impl<S> Service<Request> for ErrorService<S>
@@ -107,11 +162,8 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let info = RequestInfo {
-            accept: req.headers().get(header::ACCEPT).cloned(),
-            uri: req.uri().clone(),
-            request_id: req.extensions().get::<RequestId>().cloned(),
-        };
+        let id = req.extensions().get::<RequestId>().cloned();
+        let info = RequestInfo::capture(&req).with_request_id(id);
         ErrorFuture {
             state: State::Inner {
                 fut: self.inner.call(req),
@@ -138,7 +190,7 @@ pin_project! {
             #[pin]
             fut: F,
             info: Option<RequestInfo>,
-            shared: Arc<Shared>,
+            shared: Arc<ErrorRender>,
         },
         /// Reading a foreign error body (error path only).
         Foreign {
@@ -158,28 +210,16 @@ where
         match state.as_mut().project() {
             StateProj::Inner { fut, info, shared } => {
                 let res = ready!(fut.poll(cx))?;
-                if !res.status().is_client_error() && !res.status().is_server_error() {
-                    return Poll::Ready(Ok(res));
-                }
                 let info = info.take().expect("polled after completion");
-                if let Some(ErrorResponse(error)) = res.extensions().get::<ErrorResponse>().cloned()
-                {
-                    return Poll::Ready(Ok(render_keel_error(
-                        &error,
-                        res.headers(),
-                        &info,
-                        shared,
-                    )));
-                }
-                if !is_foreign_error_body(res.headers()) {
-                    return Poll::Ready(Ok(res));
-                }
-                let shared = Arc::clone(shared);
-                let fut = Box::pin(async move { render_foreign(res, info, shared).await });
-                state.set(State::Foreign { fut });
-                match state.project() {
-                    StateProj::Foreign { fut } => fut.as_mut().poll(cx).map(Ok),
-                    StateProj::Inner { .. } => unreachable!("just set"),
+                match shared.process(res, info) {
+                    Processed::Done(res) => Poll::Ready(Ok(res)),
+                    Processed::Later(fut) => {
+                        state.set(State::Foreign { fut });
+                        match state.project() {
+                            StateProj::Foreign { fut } => fut.as_mut().poll(cx).map(Ok),
+                            StateProj::Inner { .. } => unreachable!("just set"),
+                        }
+                    }
                 }
             }
             StateProj::Foreign { fut } => fut.as_mut().poll(cx).map(Ok),
@@ -206,7 +246,7 @@ fn render_keel_error(
     error: &Error,
     original: &HeaderMap,
     info: &RequestInfo,
-    shared: &Shared,
+    shared: &ErrorRender,
 ) -> Response {
     let classified = error.reclassified(&shared.classifiers);
     let shown = classified.as_ref().unwrap_or(error);
@@ -239,7 +279,7 @@ fn copy_error(e: &Error) -> Error {
     copy
 }
 
-async fn render_foreign(res: Response, info: RequestInfo, shared: Arc<Shared>) -> Response {
+async fn render_foreign(res: Response, info: RequestInfo, shared: Arc<ErrorRender>) -> Response {
     let (parts, body) = res.into_parts();
     let text = match http_body_util::Limited::new(body, FOREIGN_BODY_LIMIT)
         .collect()
@@ -289,10 +329,10 @@ fn first_sentence(text: &str) -> String {
     s
 }
 
-fn render(error: &Error, info: &RequestInfo, shared: &Shared) -> Response {
+fn render(error: &Error, info: &RequestInfo, shared: &ErrorRender) -> Response {
     let cx = ErrorContext {
         wants_html: prefers_html(info.accept.as_ref()),
-        path: info.uri.path(),
+        path: info.path.as_ref().map_or("/", PathAndQuery::path),
         request_id: info.request_id.as_ref().map(RequestId::as_str),
         debug: shared.debug,
     };

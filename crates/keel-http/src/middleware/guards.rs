@@ -153,10 +153,63 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let limit = self.cfg.limit;
-        let budget = self.cfg.drain.0;
+        match self.cfg.prepare(req) {
+            Limited::Pass(req) => Either::Left(self.inner.call(req)),
+            Limited::Refused(fut) => Either::Right(Box::pin(async move { Ok(fut.await) })),
+            Limited::Tracked(req, leftover) => {
+                let fut = self.inner.call(req);
+                Either::Right(Box::pin(async move {
+                    let res = fut.await?;
+                    Ok(leftover.finish(res).await)
+                }))
+            }
+        }
+    }
+}
+
+/// What [`BodyLimitLayer::prepare`] made of a request.
+pub(crate) enum Limited {
+    /// No body: pass it on.
+    Pass(Request),
+    /// The declared length is over the limit: this future makes the 413.
+    Refused(BoxFuture<'static, Response>),
+    /// The body is limited while streaming; call [`Leftover::finish`] on the response.
+    Tracked(Request, LeftoverBody),
+}
+
+/// The part of a limited body the handler did not read, drained after the response.
+pub(crate) struct LeftoverBody {
+    slot: Leftover,
+    budget: u64,
+}
+
+impl LeftoverBody {
+    /// Whether anything was left unread.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.slot.lock().is_ok_and(|s| s.is_some())
+    }
+
+    /// Drains what is left (within the budget) so the connection can be reused;
+    /// otherwise marks the response `Connection: close`.
+    pub(crate) async fn finish(self, mut res: Response) -> Response {
+        let leftover = self.slot.lock().ok().and_then(|mut s| s.take());
+        if let Some(rest) = leftover
+            && !drain(rest, self.budget).await
+        {
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        res
+    }
+}
+
+impl BodyLimitLayer {
+    /// Applies the limit to `req`.
+    pub(crate) fn prepare(&self, req: Request) -> Limited {
+        let limit = self.limit;
+        let budget = self.drain.0;
         if http_body::Body::is_end_stream(req.body()) {
-            return Either::Left(self.inner.call(req));
+            return Limited::Pass(req);
         }
         let declared = req
             .headers()
@@ -167,7 +220,7 @@ where
             && len > limit.0
         {
             let fits = len <= limit.0.saturating_add(budget);
-            return Either::Right(Box::pin(async move {
+            return Limited::Refused(Box::pin(async move {
                 let mut res = too_large(limit).into_response();
                 // Read what the client is sending anyway; then the connection can carry
                 // the next request.
@@ -175,7 +228,7 @@ where
                     res.headers_mut()
                         .insert(header::CONNECTION, HeaderValue::from_static("close"));
                 }
-                Ok(res)
+                res
             }));
         }
         let slot: Leftover = Arc::default();
@@ -186,18 +239,7 @@ where
             };
             Body::new(http_body_util::Limited::new(tracked, limit.as_usize()))
         });
-        let fut = self.inner.call(req);
-        Either::Right(Box::pin(async move {
-            let mut res = fut.await?;
-            let leftover = slot.lock().ok().and_then(|mut s| s.take());
-            if let Some(rest) = leftover
-                && !drain(rest, budget).await
-            {
-                res.headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            Ok(res)
-        }))
+        Limited::Tracked(req, LeftoverBody { slot, budget })
     }
 }
 
@@ -215,6 +257,11 @@ impl TimeoutLayer {
     /// Requests may take at most `duration`.
     pub fn new(duration: Duration) -> Self {
         Self { duration }
+    }
+
+    /// The limit.
+    pub fn duration(&self) -> Duration {
+        self.duration
     }
 }
 
@@ -284,18 +331,21 @@ where
         }
         let sleep = this.sleep.as_pin_mut().expect("set above");
         match sleep.poll(cx) {
-            Poll::Ready(()) => {
-                let secs = this.duration.as_secs_f64();
-                tracing::warn!(target: "keel::error", timeout_s = secs, "request timed out");
-                Poll::Ready(Ok(Error::new(
-                    ErrorKind::Timeout,
-                    format!("The request took longer than the {secs}s limit."),
-                )
-                .into_response()))
-            }
+            Poll::Ready(()) => Poll::Ready(Ok(timeout_response(*this.duration))),
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// The 503 answered when a request runs past `duration`.
+pub(crate) fn timeout_response(duration: Duration) -> Response {
+    let secs = duration.as_secs_f64();
+    tracing::warn!(target: "keel::error", timeout_s = secs, "request timed out");
+    Error::new(
+        ErrorKind::Timeout,
+        format!("The request took longer than the {secs}s limit."),
+    )
+    .into_response()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -319,7 +369,7 @@ pub struct CatchPanic<S> {
     inner: S,
 }
 
-fn panic_response(payload: &(dyn Any + Send)) -> Response {
+pub(crate) fn panic_response(payload: &(dyn Any + Send)) -> Response {
     let message = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -419,28 +469,29 @@ impl HostPattern {
     fn matches(&self, host: &str) -> bool {
         match self {
             Self::Any => true,
-            Self::Exact(h) => h == host,
+            Self::Exact(h) => h.eq_ignore_ascii_case(host),
             Self::Domain(d) => {
-                host == d
+                host.eq_ignore_ascii_case(d)
                     || (host.len() > d.len()
-                        && host.ends_with(d.as_str())
-                        && host.as_bytes()[host.len() - d.len() - 1] == b'.')
+                        && host.as_bytes()[host.len() - d.len() - 1] == b'.'
+                        && host[host.len() - d.len()..].eq_ignore_ascii_case(d))
             }
         }
     }
 }
 
-/// Splits the port off a `Host` value and checks its syntax; lowercase result.
-fn host_name(value: &str) -> Option<String> {
+/// Splits the port off a `Host` value and checks its syntax (case is kept; matching
+/// ignores it).
+fn host_name(value: &str) -> Option<&str> {
     let value = value.trim();
     let name = if value.starts_with('[') {
         let end = value.find(']')?;
         let rest = &value[end + 1..];
-        if !(rest.is_empty()
+        let port_ok = rest.is_empty()
             || rest
                 .strip_prefix(':')
-                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
-        {
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        if !port_ok {
             return None;
         }
         &value[..=end]
@@ -456,7 +507,7 @@ fn host_name(value: &str) -> Option<String> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
-    ok.then(|| name.to_ascii_lowercase())
+    ok.then_some(name)
 }
 
 /// Rejects requests whose `Host` is not allowed (Django's `ALLOWED_HOSTS`): protects
@@ -515,32 +566,50 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if self.cfg.exempt.iter().any(|p| p == req.uri().path()) {
-            return Either::Left(self.inner.call(req));
+        match self.cfg.check(&req) {
+            None => Either::Left(self.inner.call(req)),
+            Some(refusal) => Either::Right(std::future::ready(Ok(refusal))),
         }
-        let raw = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
-        let host = raw.as_deref().and_then(host_name);
-        match host {
-            Some(h) if self.cfg.allows(&h) => Either::Left(self.inner.call(req)),
-            _ => {
-                let shown = raw.as_deref().unwrap_or("(none)");
-                tracing::warn!(target: "keel::security", host = %shown, "request for a host that is not allowed");
-                let message = if self.cfg.debug {
-                    format!(
-                        "Invalid Host header `{shown}`. Add it to security.allowed_hosts to serve it."
-                    )
-                } else {
-                    "Invalid Host header.".to_owned()
-                };
-                let err = Error::bad_request(message).with_code("disallowed_host");
-                Either::Right(std::future::ready(Ok(err.into_response())))
-            }
+    }
+}
+
+impl TrustedHostLayer {
+    /// `None` when `req` may go on; otherwise the 400 to answer.
+    pub(crate) fn check<B>(&self, req: &http::Request<B>) -> Option<Response> {
+        if self.is_exempt(req.uri().path()) {
+            return None;
         }
+        self.check_host(req)
+    }
+
+    /// Whether `path` is never checked (health probes).
+    pub(crate) fn is_exempt(&self, path: &str) -> bool {
+        self.exempt.iter().any(|p| p == path)
+    }
+
+    /// Like [`TrustedHostLayer::check`], without the path exemptions.
+    pub(crate) fn check_host<B>(&self, req: &http::Request<B>) -> Option<Response> {
+        let header_host = req.headers().get(header::HOST).map(|v| v.to_str());
+        let raw = match header_host {
+            Some(Ok(v)) => Some(v),
+            Some(Err(_)) => None,
+            None => req.uri().authority().map(|a| a.as_str()),
+        };
+        if raw.and_then(host_name).is_some_and(|h| self.allows(h)) {
+            return None;
+        }
+        let shown = raw.unwrap_or("(none or not text)").to_owned();
+        tracing::warn!(target: "keel::security", host = %shown, "request for a host that is not allowed");
+        let message = if self.debug {
+            format!("Invalid Host header `{shown}`. Add it to security.allowed_hosts to serve it.")
+        } else {
+            "Invalid Host header.".to_owned()
+        };
+        Some(
+            Error::bad_request(message)
+                .with_code("disallowed_host")
+                .into_response(),
+        )
     }
 }
 
@@ -550,12 +619,9 @@ mod tests {
 
     #[test]
     fn host_names_are_normalised_and_checked() {
-        assert_eq!(
-            host_name("Example.COM:8080").as_deref(),
-            Some("example.com")
-        );
-        assert_eq!(host_name("[::1]:8000").as_deref(), Some("[::1]"));
-        assert_eq!(host_name("127.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host_name("Example.COM:8080"), Some("Example.COM"));
+        assert_eq!(host_name("[::1]:8000"), Some("[::1]"));
+        assert_eq!(host_name("127.0.0.1"), Some("127.0.0.1"));
         assert_eq!(host_name("evil.com/x"), None);
         assert_eq!(host_name("a b"), None);
         assert_eq!(host_name(""), None);
@@ -570,6 +636,8 @@ mod tests {
             false,
         );
         assert!(l.allows("example.com"));
+        assert!(l.allows("EXAMPLE.com"));
+        assert!(l.allows("API.Example.org"));
         assert!(!l.allows("www.example.com"));
         assert!(l.allows("example.org"));
         assert!(l.allows("api.example.org"));

@@ -88,6 +88,23 @@ impl SecurityHeadersLayer {
     }
 }
 
+impl SecurityHeadersLayer {
+    /// Adds the headers a response does not set itself.
+    pub(crate) fn apply(&self, headers: &mut http::HeaderMap) {
+        let is_html = headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+        for (name, value) in self.all.iter() {
+            headers.entry(name).or_insert_with(|| value.clone());
+        }
+        if is_html {
+            for (name, value) in self.html.iter() {
+                headers.entry(name).or_insert_with(|| value.clone());
+            }
+        }
+    }
+}
+
 impl<S> Layer<S> for SecurityHeadersLayer {
     type Service = SecurityHeaders<S>;
     fn layer(&self, inner: S) -> Self::Service {
@@ -143,23 +160,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
-        let is_html = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
-        let headers = res.headers_mut();
-        let lists: &[&HeaderList] = if is_html {
-            &[&this.cfg.all, &this.cfg.html]
-        } else {
-            &[&this.cfg.all]
-        };
-        for list in lists {
-            for (name, value) in list.iter() {
-                if !headers.contains_key(name) {
-                    headers.insert(name.clone(), value.clone());
-                }
-            }
-        }
+        this.cfg.apply(res.headers_mut());
         Poll::Ready(Ok(res))
     }
 }

@@ -12,21 +12,20 @@
 //! The registry is explicit (it lives in the app state, not in a global), uses fixed
 //! buckets and atomics only, and costs a read-locked map lookup per request.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::MatchedPath;
 use http::{Method, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::route::RouteMatcher;
 use super::trace::UNMATCHED_ROUTE;
 
 /// Histogram bucket upper bounds, in seconds.
@@ -42,19 +41,105 @@ struct Series {
     buckets: [AtomicU64; BUCKETS.len()],
 }
 
-/// The registry of HTTP metrics. Shared by the layer and the `/metrics` endpoint.
+impl Series {
+    fn new(method: &Method, status: u16) -> Self {
+        Self {
+            method: method.clone(),
+            status,
+            count: AtomicU64::new(0),
+            sum_nanos: AtomicU64::new(0),
+            buckets: Default::default(),
+        }
+    }
+
+    fn record(&self, seconds: f64) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos
+            .fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One writer's share of the registry: each service instance (one per server worker)
+/// records into its own shard, so the hot path never contends with other cores;
+/// `/metrics` sums the shards.
+pub struct MetricsShard {
+    templates: Arc<[Arc<str>]>,
+    /// One slot per route template, plus the last one for unmatched requests.
+    routes: Box<[RwLock<Vec<Series>>]>,
+    in_flight: AtomicI64,
+}
+
+impl std::fmt::Debug for MetricsShard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsShard")
+            .field("routes", &self.templates.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetricsShard {
+    /// Records one finished request for route number `route` (`None`: unmatched).
+    pub fn observe(&self, route: Option<usize>, method: &Method, status: u16, seconds: f64) {
+        let slot = &self.routes[route
+            .unwrap_or(self.routes.len() - 1)
+            .min(self.routes.len() - 1)];
+        {
+            let list = slot.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = list
+                .iter()
+                .find(|s| s.status == status && s.method == *method)
+            {
+                s.record(seconds);
+                return;
+            }
+        }
+        let mut list = slot.write().unwrap_or_else(|e| e.into_inner());
+        match list
+            .iter()
+            .find(|s| s.status == status && s.method == *method)
+        {
+            Some(s) => s.record(seconds),
+            None => {
+                let s = Series::new(method, status);
+                s.record(seconds);
+                list.push(s);
+            }
+        }
+    }
+
+    pub(crate) fn in_flight_add(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn in_flight_sub(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The registry of HTTP metrics: the shards of every service instance. Shared by the
+/// layers (through their shards) and the `/metrics` endpoint.
 #[derive(Default)]
 pub struct HttpMetrics {
-    series: RwLock<HashMap<Box<str>, Vec<Arc<Series>>>>,
-    in_flight: AtomicI64,
+    shards: Mutex<Vec<Arc<MetricsShard>>>,
 }
 
 impl std::fmt::Debug for HttpMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpMetrics")
-            .field("in_flight", &self.in_flight.load(Ordering::Relaxed))
+            .field("in_flight", &self.in_flight())
             .finish_non_exhaustive()
     }
+}
+
+/// Totals of one series across shards, for rendering.
+#[derive(Default)]
+struct Totals {
+    count: u64,
+    sum_nanos: u64,
+    buckets: [u64; BUCKETS.len()],
 }
 
 impl HttpMetrics {
@@ -63,112 +148,114 @@ impl HttpMetrics {
         Self::default()
     }
 
-    fn series(&self, method: &Method, route: &str, status: u16) -> Arc<Series> {
-        {
-            let map = self.series.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(s) = map
-                .get(route)
-                .and_then(|v| v.iter().find(|s| s.status == status && s.method == *method))
-            {
-                return Arc::clone(s);
-            }
-        }
-        let mut map = self.series.write().unwrap_or_else(|e| e.into_inner());
-        let list = map.entry(route.into()).or_default();
-        if let Some(s) = list
-            .iter()
-            .find(|s| s.status == status && s.method == *method)
-        {
-            return Arc::clone(s);
-        }
-        let s = Arc::new(Series {
-            method: method.clone(),
-            status,
-            count: AtomicU64::new(0),
-            sum_nanos: AtomicU64::new(0),
-            buckets: Default::default(),
+    /// A new shard recording routes by the indices of `templates` (see
+    /// [`RouteMatcher`](super::RouteMatcher)).
+    pub fn shard(&self, templates: &Arc<[Arc<str>]>) -> Arc<MetricsShard> {
+        let shard = Arc::new(MetricsShard {
+            templates: Arc::clone(templates),
+            routes: (0..=templates.len()).map(|_| RwLock::default()).collect(),
+            in_flight: AtomicI64::new(0),
         });
-        list.push(Arc::clone(&s));
-        s
-    }
-
-    /// Records one finished request.
-    pub fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
-        let s = self.series(method, route, status);
-        s.count.fetch_add(1, Ordering::Relaxed);
-        s.sum_nanos
-            .fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            s.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.shards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&shard));
+        shard
     }
 
     /// Requests being handled right now.
     pub fn in_flight(&self) -> i64 {
-        self.in_flight.load(Ordering::Relaxed)
+        let shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        shards
+            .iter()
+            .map(|s| s.in_flight.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The Prometheus text exposition of every series.
     pub fn render(&self) -> String {
-        let map = self.series.read().unwrap_or_else(|e| e.into_inner());
-        let mut rows: Vec<(&str, &Series)> = map
+        let shards: Vec<Arc<MetricsShard>> = self
+            .shards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut totals: std::collections::BTreeMap<(String, String, u16), Totals> =
+            Default::default();
+        for shard in &shards {
+            for (i, slot) in shard.routes.iter().enumerate() {
+                let route = shard
+                    .templates
+                    .get(i)
+                    .map_or(UNMATCHED_ROUTE, |t| &**t)
+                    .to_owned();
+                let list = slot.read().unwrap_or_else(|e| e.into_inner());
+                for s in list.iter() {
+                    let t = totals
+                        .entry((route.clone(), s.method.to_string(), s.status))
+                        .or_default();
+                    t.count += s.count.load(Ordering::Relaxed);
+                    t.sum_nanos += s.sum_nanos.load(Ordering::Relaxed);
+                    for (acc, b) in t.buckets.iter_mut().zip(&s.buckets) {
+                        *acc += b.load(Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        let in_flight: i64 = shards
             .iter()
-            .flat_map(|(route, list)| list.iter().map(move |s| (&**route, &**s)))
-            .collect();
-        rows.sort_by(|a, b| {
-            (a.0, a.1.method.as_str(), a.1.status).cmp(&(b.0, b.1.method.as_str(), b.1.status))
-        });
-        let mut out = String::with_capacity(256 + rows.len() * 1024);
+            .map(|s| s.in_flight.load(Ordering::Relaxed))
+            .sum();
+        let mut out = String::with_capacity(256 + totals.len() * 1024);
         out.push_str("# HELP http_requests_total Total HTTP requests handled.\n");
         out.push_str("# TYPE http_requests_total counter\n");
-        for (route, s) in &rows {
+        for ((route, method, status), t) in &totals {
             let _ = writeln!(
                 out,
                 "http_requests_total{{{}}} {}",
-                labels(s, route),
-                s.count.load(Ordering::Relaxed)
+                labels(method, route, *status),
+                t.count
             );
         }
         out.push_str("# HELP http_request_duration_seconds Time to produce the response head.\n");
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        for (route, s) in &rows {
-            let labels = labels(s, route);
+        for ((route, method, status), t) in &totals {
+            let labels = labels(method, route, *status);
             let mut cumulative = 0;
-            for (bound, count) in BUCKETS.iter().zip(&s.buckets) {
-                cumulative += count.load(Ordering::Relaxed);
+            for (bound, count) in BUCKETS.iter().zip(&t.buckets) {
+                cumulative += count;
                 let _ = writeln!(
                     out,
                     "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
                 );
             }
-            let count = s.count.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                t.count
             );
             let _ = writeln!(
                 out,
                 "http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+                t.sum_nanos as f64 / 1e9
             );
             let _ = writeln!(
                 out,
-                "http_request_duration_seconds_count{{{labels}}} {count}"
+                "http_request_duration_seconds_count{{{labels}}} {}",
+                t.count
             );
         }
         out.push_str("# HELP http_requests_in_flight HTTP requests being handled.\n");
         out.push_str("# TYPE http_requests_in_flight gauge\n");
-        let _ = writeln!(out, "http_requests_in_flight {}", self.in_flight());
+        let _ = writeln!(out, "http_requests_in_flight {in_flight}");
         out
     }
 }
 
-fn labels(s: &Series, route: &str) -> String {
+fn labels(method: &str, route: &str, status: u16) -> String {
     format!(
-        "method=\"{}\",route=\"{}\",status=\"{}\"",
-        escape_label(s.method.as_str()),
+        "method=\"{}\",route=\"{}\",status=\"{status}\"",
+        escape_label(method),
         escape_label(route),
-        s.status
     )
 }
 
@@ -178,16 +265,18 @@ fn escape_label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Layer that records [`HttpMetrics`].
+/// Layer that records [`HttpMetrics`], labelling requests by the route template
+/// `matcher` finds for their path.
 #[derive(Debug, Clone)]
 pub struct MetricsLayer {
     metrics: Arc<HttpMetrics>,
+    matcher: RouteMatcher,
 }
 
 impl MetricsLayer {
     /// Records into `metrics`.
-    pub fn new(metrics: Arc<HttpMetrics>) -> Self {
-        Self { metrics }
+    pub fn new(metrics: Arc<HttpMetrics>, matcher: RouteMatcher) -> Self {
+        Self { metrics, matcher }
     }
 }
 
@@ -196,7 +285,8 @@ impl<S> Layer<S> for MetricsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         MetricsService {
             inner,
-            metrics: Arc::clone(&self.metrics),
+            shard: self.metrics.shard(self.matcher.templates()),
+            matcher: self.matcher.clone(),
         }
     }
 }
@@ -205,7 +295,8 @@ impl<S> Layer<S> for MetricsLayer {
 #[derive(Debug, Clone)]
 pub struct MetricsService<S> {
     inner: S,
-    metrics: Arc<HttpMetrics>,
+    shard: Arc<MetricsShard>,
+    matcher: RouteMatcher,
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for MetricsService<S>
@@ -221,13 +312,13 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        let route = req.extensions().get::<MatchedPath>().cloned();
+        let route = self.matcher.find_index(req.uri().path());
         let method = req.method().clone();
-        self.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.shard.in_flight_add();
         MetricsFuture {
             inner: self.inner.call(req),
             guard: InFlight {
-                metrics: Arc::clone(&self.metrics),
+                shard: Arc::clone(&self.shard),
             },
             method,
             route,
@@ -238,12 +329,12 @@ where
 
 /// Decrements the in-flight gauge even when the request future is dropped.
 struct InFlight {
-    metrics: Arc<HttpMetrics>,
+    shard: Arc<MetricsShard>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.shard.in_flight_sub();
     }
 }
 
@@ -254,7 +345,7 @@ pin_project! {
         inner: F,
         guard: InFlight,
         method: Method,
-        route: Option<MatchedPath>,
+        route: Option<usize>,
         start: Instant,
     }
 }
@@ -269,13 +360,9 @@ where
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
         if let Ok(res) = &result {
-            let route = this
-                .route
-                .as_ref()
-                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
-            this.guard.metrics.observe(
+            this.guard.shard.observe(
+                *this.route,
                 this.method,
-                route,
                 res.status().as_u16(),
                 this.start.elapsed().as_secs_f64(),
             );
@@ -289,11 +376,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_cumulative_buckets() {
+    fn renders_counters_and_cumulative_buckets_summed_over_shards() {
         let m = HttpMetrics::new();
-        m.observe(&Method::GET, "/a/{id}", 200, 0.002);
-        m.observe(&Method::GET, "/a/{id}", 200, 0.2);
-        m.observe(&Method::POST, "/a/{id}", 201, 0.0001);
+        let templates: Arc<[Arc<str>]> = vec![Arc::<str>::from("/a/{id}")].into();
+        let one = m.shard(&templates);
+        let two = m.shard(&templates);
+        one.observe(Some(0), &Method::GET, 200, 0.002);
+        two.observe(Some(0), &Method::GET, 200, 0.2);
+        two.observe(Some(0), &Method::POST, 201, 0.0001);
+        one.observe(None, &Method::GET, 404, 0.0001);
         let text = m.render();
         assert!(
             text.contains("http_requests_total{method=\"GET\",route=\"/a/{id}\",status=\"200\"} 2"),
@@ -307,7 +398,14 @@ mod tests {
                 "http_requests_total{method=\"POST\",route=\"/a/{id}\",status=\"201\"} 1"
             )
         );
+        assert!(
+            text.contains(
+                "http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"
+            )
+        );
         assert!(text.contains("http_requests_in_flight 0"));
+        one.in_flight_add();
+        assert_eq!(m.in_flight(), 1);
     }
 
     #[test]

@@ -1,47 +1,70 @@
 //! Keel's default middleware. Each piece is an ordinary `tower::Layer` that can be used
-//! on its own; [`default_stack`] puts them together in this order (outermost first):
+//! on its own; [`default_stack`] puts them together around the app's router, as one
+//! service ([`KeelService`]), in this order (outermost first). Steps 1–4 and 6–12 run
+//! fused in one service (see [`CoreService`]) because a chain of layers costs more than
+//! their work; the switches and behaviour are the same.
 //!
 //! | # | layer | switch (`[middleware]`) |
 //! |---|---|---|
 //! | 1 | [`RequestIdLayer`] — accept or make `x-request-id`, echo it | `request_id` |
-//! | 2 | [`TraceLayer`] — span `http.request`, request log line | `trace` |
-//! | 3 | [`MetricsLayer`] — Prometheus series by route template | `[observability] metrics` |
-//! | 4 | compression (tower-http; gzip, br) | `compression` |
-//! | 5 | [`SecurityHeadersLayer`] — nosniff, CSP, frame options, HSTS… | `security_headers` |
-//! | 6 | [`ErrorLayer`] — every error becomes problem+json or an HTML page | always |
-//! | 7 | [`CatchPanicLayer`] — a panic becomes a 500 problem | `catch_panic` |
-//! | 8 | [`TimeoutLayer`] — 503 after `server.request_timeout` | `timeout` |
-//! | 9 | [`TrustedHostLayer`] — `Host` must be in `security.allowed_hosts` | `trusted_hosts` |
-//! | 10 | CORS (tower-http) from `[cors]` | on when `cors.allow_origins` is set |
-//! | 11 | [`BodyLimitLayer`] — the one body limit, 413 | `body_limit` |
+//! | 2 | [`RouteLayer`] — which route template the path matches | with 3 or 4 |
+//! | 3 | [`TraceLayer`] — span `http.request`, request log line | `trace` |
+//! | 4 | [`MetricsLayer`] — Prometheus series by route template | `[observability] metrics` |
+//! | 5 | [`CompressLayer`] — gzip / br (tower-http) for clients that ask | `compression` |
+//! | 6 | [`SecurityHeadersLayer`] — nosniff, CSP, frame options, HSTS… | `security_headers` |
+//! | 7 | [`ErrorLayer`] — every error becomes problem+json or an HTML page | always |
+//! | 8 | [`CatchPanicLayer`] — a panic becomes a 500 problem | `catch_panic` |
+//! | 9 | [`TimeoutLayer`] — 503 after `server.request_timeout` | `timeout` |
+//! | 10 | [`TrustedHostLayer`] — `Host` must be in `security.allowed_hosts` | `trusted_hosts` |
+//! | 11 | CORS (tower-http) from `[cors]` | on when `cors.allow_origins` is set |
+//! | 12 | `DefaultBodyLimit::disable()` (axum) + [`BodyLimitLayer`] — the one limit | `body_limit` |
 //!
-//! Session, CSRF and authentication layers (added by their plugins) sit inside these.
+//! Session, CSRF and authentication layers (added by their plugins with
+//! `App::wrap_router`) sit inside, on the router itself.
+//!
+//! The stack wraps the router from outside rather than through `Router::layer`, which
+//! would clone and box the whole stack for every request. CORS, when on, sits inside
+//! the body limit, on the router.
 
+mod compress;
+mod core;
 mod errors;
 mod guards;
 mod headers;
 mod metrics;
 mod request_id;
+mod route;
 mod trace;
 
 use std::sync::Arc;
 
+pub use self::core::{CoreFuture, CoreService};
+pub use compress::{Compress, CompressLayer};
 pub use errors::{ErrorFuture, ErrorLayer, ErrorService};
 pub use guards::{
     BodyLimit, BodyLimitLayer, CatchPanic, CatchPanicFuture, CatchPanicLayer, Timeout,
     TimeoutFuture, TimeoutLayer, TrustedHost, TrustedHostLayer,
 };
 pub use headers::{SecurityHeaders, SecurityHeadersFuture, SecurityHeadersLayer};
-pub use metrics::{BUCKETS, HttpMetrics, MetricsFuture, MetricsLayer, MetricsService};
+pub use metrics::{
+    BUCKETS, HttpMetrics, MetricsFuture, MetricsLayer, MetricsService, MetricsShard,
+};
 pub use request_id::{RequestId, RequestIdFuture, RequestIdLayer, RequestIdService, X_REQUEST_ID};
+pub use route::{RouteLayer, RouteMatcher, RouteService, RouteTemplate};
 pub use trace::{TraceFuture, TraceLayer, TraceService, UNMATCHED_ROUTE};
 
-use axum::extract::DefaultBodyLimit;
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::Response;
 use http::{HeaderName, HeaderValue, Method};
 use keel_core::AppState;
 use tower::ServiceBuilder;
-use tower_http::compression::CompressionLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower::util::Either;
+use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
+use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::problem::SharedRenderer;
 use crate::settings::{
@@ -116,14 +139,49 @@ pub fn cors_layer(cors: &CorsSettings) -> Result<Option<CorsLayer>, String> {
     ))
 }
 
-/// Applies the default stack to a finished router. Configuration errors were reported
+type S0 = axum::Router;
+type S1 = Either<Cors<S0>, S0>;
+type S2 = Either<<DefaultBodyLimit as Layer<S1>>::Service, S1>;
+type S3 = CoreService<S2>;
+type S4 = Compress<S3>;
+
+/// The app's router inside Keel's default stack: what the server and the test client
+/// call. Cheap to clone.
+#[derive(Clone)]
+pub struct KeelService {
+    inner: S4,
+}
+
+impl std::fmt::Debug for KeelService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeelService")
+    }
+}
+
+impl Service<Request> for KeelService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = <S4 as Service<Request>>::Future;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, req: Request) -> Self::Future {
+        self.inner.call(req)
+    }
+}
+
+/// Wraps a finished router in the default stack. Configuration errors were reported
 /// at build time (see the HTTP plugin), so values here are valid.
 pub fn default_stack(
     router: axum::Router,
     state: &AppState,
     settings: &StackSettings,
-    http_metrics: Option<Arc<HttpMetrics>>,
-) -> axum::Router {
+    http_metrics: Option<&Arc<HttpMetrics>>,
+) -> KeelService {
     let mw = &settings.middleware;
     let environment = state.environment();
     let renderer = state.get::<SharedRenderer>().cloned().unwrap_or_default();
@@ -133,11 +191,6 @@ pub fn default_stack(
         .filter(|p| !p.is_empty())
         .cloned()
         .collect();
-    let compression = if mw.compression {
-        CompressionLayer::new()
-    } else {
-        CompressionLayer::new().no_gzip().no_br()
-    };
     let security = if mw.security_headers {
         SecurityHeadersLayer::from_settings(&settings.security, environment).ok()
     } else {
@@ -156,22 +209,39 @@ pub fn default_stack(
     let body_limit = mw
         .body_limit
         .then(|| BodyLimitLayer::new(settings.server.body_limit, settings.server.body_drain_limit));
-    let stack = ServiceBuilder::new()
-        .option_layer(mw.request_id.then_some(RequestIdLayer))
-        .option_layer(mw.trace.then(|| TraceLayer::new(settings.log.requests)))
-        .option_layer(http_metrics.map(MetricsLayer::new))
-        .layer(compression)
-        .option_layer(security)
-        .layer(ErrorLayer::new(
+    let matcher = (mw.trace || http_metrics.is_some()).then(|| RouteMatcher::new(state.routes()));
+    // Each service instance records into its own shard (see `MetricsShard`).
+    let shard = match (&http_metrics, &matcher) {
+        (Some(m), Some(matcher)) => Some(m.shard(matcher.templates())),
+        _ => None,
+    };
+    let core = self::core::CoreConfig {
+        request_id: mw.request_id,
+        matcher,
+        trace: mw.trace.then_some(settings.log.requests),
+        metrics: shard,
+        security,
+        errors: Arc::new(errors::ErrorRender::new(
             renderer,
             state.classifiers().to_vec().into(),
             state.is_debug(),
-        ))
-        .option_layer(mw.catch_panic.then_some(CatchPanicLayer))
-        .option_layer(timeout)
-        .option_layer(trusted)
+        )),
+        catch_panic: mw.catch_panic,
+        timeout: timeout.map(|t| t.duration()),
+        trusted,
+        body_limit,
+    };
+    // axum's extractors have their own 2 MB default limit. When Keel's limit is lower it
+    // always fires first, so axum's is left alone (turning it off costs an extension
+    // insert per request); when Keel's is higher, or off, axum's is turned off so that
+    // there is never a second, hidden limit.
+    let axum_default = 2 * 1024 * 1024;
+    let disable_axum_limit = body_limit.is_none() || settings.server.body_limit.0 > axum_default;
+    let inner = ServiceBuilder::new()
+        .layer(CompressLayer::new(mw.compression))
+        .layer(self::core::CoreLayer::new(core))
+        .option_layer(disable_axum_limit.then(DefaultBodyLimit::disable))
         .option_layer(cors)
-        .layer(DefaultBodyLimit::disable())
-        .option_layer(body_limit);
-    router.layer(stack)
+        .service(router);
+    KeelService { inner }
 }

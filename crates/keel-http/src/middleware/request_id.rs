@@ -82,6 +82,18 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
+/// Gives `req` its id: the client's when well-formed, else a new one, in the
+/// request's extensions (read it with the [`RequestId`] extractor).
+pub(crate) fn assign<B>(req: &mut Request<B>) -> RequestId {
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(RequestId::from_header)
+        .unwrap_or_else(RequestId::generate);
+    req.extensions_mut().insert(id.clone());
+    id
+}
+
 /// Layer that assigns request ids.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestIdLayer;
@@ -112,17 +124,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
-        let id = req
-            .headers()
-            .get(&X_REQUEST_ID)
-            .and_then(RequestId::from_header)
-            .unwrap_or_else(RequestId::generate);
-        req.headers_mut().insert(X_REQUEST_ID.clone(), id.0.clone());
-        let value = id.0.clone();
-        req.extensions_mut().insert(id);
+        let id = assign(&mut req);
         RequestIdFuture {
             inner: self.inner.call(req),
-            id: Some(value),
+            id: Some(id.0),
         }
     }
 }

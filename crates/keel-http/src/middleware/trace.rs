@@ -12,8 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::MatchedPath;
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -21,9 +20,48 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use super::request_id::RequestId;
+use super::route::RouteTemplate;
 
 /// The label used for requests that matched no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The `http.request` span for a request (disabled, and free, when INFO is off for
+/// `keel_http`).
+pub(crate) fn request_span(method: &Method, route: Option<&str>, id: Option<&RequestId>) -> Span {
+    let span = tracing::info_span!(
+        "http.request",
+        method = %method,
+        route = route.unwrap_or(UNMATCHED_ROUTE),
+        request_id = Empty,
+        status = Empty,
+        latency_ms = Empty,
+    );
+    if let Some(id) = id
+        && !span.is_disabled()
+    {
+        span.record("request_id", id.as_str());
+    }
+    span
+}
+
+/// Records status and latency on the span and logs `request finished`.
+pub(crate) fn finish(span: &Span, status: u16, start: Instant, log_requests: bool) {
+    if span.is_disabled() {
+        return;
+    }
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    span.record("status", status);
+    span.record("latency_ms", latency_ms);
+    if log_requests {
+        let _entered = span.enter();
+        // status and latency_ms are on the span, which every formatter prints.
+        if status >= 500 {
+            tracing::warn!(target: "keel::request", "request finished");
+        } else {
+            tracing::info!(target: "keel::request", "request finished");
+        }
+    }
+}
 
 /// Layer that opens the `http.request` span.
 #[derive(Debug, Clone, Copy)]
@@ -68,24 +106,12 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        let span = tracing::info_span!(
-            "http.request",
-            method = %req.method(),
-            route = Empty,
-            request_id = Empty,
-            status = Empty,
-            latency_ms = Empty,
-        );
-        if !span.is_disabled() {
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
-            span.record("route", route);
-            if let Some(id) = req.extensions().get::<RequestId>() {
-                span.record("request_id", id.as_str());
-            }
-        }
+        let route = req
+            .extensions()
+            .get::<RouteTemplate>()
+            .map(RouteTemplate::as_str);
+        let id = req.extensions().get::<RequestId>();
+        let span = request_span(req.method(), route, id);
         let inner = {
             let _entered = span.enter();
             self.inner.call(req)
@@ -120,21 +146,13 @@ where
         let this = self.project();
         let _entered = this.span.enter();
         let result = ready!(this.inner.poll(cx));
-        if let Ok(res) = &result
-            && !this.span.is_disabled()
-        {
-            let status = res.status().as_u16();
-            let latency_ms = this.start.elapsed().as_secs_f64() * 1000.0;
-            this.span.record("status", status);
-            this.span.record("latency_ms", latency_ms);
-            if *this.log_requests {
-                // status and latency_ms are on the span, which every formatter prints.
-                if status >= 500 {
-                    tracing::warn!(target: "keel::request", "request finished");
-                } else {
-                    tracing::info!(target: "keel::request", "request finished");
-                }
-            }
+        if let Ok(res) = &result {
+            finish(
+                this.span,
+                res.status().as_u16(),
+                *this.start,
+                *this.log_requests,
+            );
         }
         Poll::Ready(result)
     }

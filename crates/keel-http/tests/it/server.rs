@@ -269,3 +269,24 @@ async fn serves_https_with_alpn() {
     stop.send(()).unwrap();
     handle.await.unwrap();
 }
+
+#[tokio::test]
+async fn host_checks_hold_for_every_request_on_a_connection() {
+    let (addr, stop, handle) = support::serve(support::app(), |_| {}).await;
+    let mut conn = RawConn::connect(addr).await;
+    let req = |path: &str, host: &str| format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    // An exempt path with a foreign host must not make that host trusted...
+    conn.send(req("/_health", "evil.example").as_bytes()).await;
+    assert_eq!(conn.read_response().await.unwrap().status, 200);
+    conn.send(req("/ok", "evil.example").as_bytes()).await;
+    assert_eq!(conn.read_response().await.unwrap().status, 400);
+    // ...and an allowed host does not stay allowed for a different one.
+    conn.send(req("/ok", "localhost").as_bytes()).await;
+    assert_eq!(conn.read_response().await.unwrap().status, 200);
+    conn.send(req("/ok", "evil.example").as_bytes()).await;
+    assert_eq!(conn.read_response().await.unwrap().status, 400);
+    conn.send(req("/ok", "localhost").as_bytes()).await;
+    assert_eq!(conn.read_response().await.unwrap().status, 200);
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+}

@@ -99,7 +99,7 @@ pub async fn serve(
         started.state().config().section("server").unwrap();
     settings.port = 0;
     tweak(&mut settings);
-    let server = keel_http::serve::Server::bind(started.router(), &settings).unwrap();
+    let server = keel_http::serve::Server::bind(&started, &settings).unwrap();
     let addr = server.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
