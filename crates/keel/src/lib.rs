@@ -57,6 +57,11 @@ pub use keel_http::statics::rust_embed_reexport as rust_embed;
 /// axum, re-exported so that apps use the same version as Keel.
 pub use axum;
 
+// The README's examples compile as doctests, so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
+
 /// Traits that add methods to Keel's types. `use keel::prelude::*;`
 pub mod prelude {
     pub use keel_http::AppRunExt as _;

@@ -1,30 +1,27 @@
 //! Keel's default middleware. Each piece is an ordinary `tower::Layer` that can be used
-//! on its own; [`default_stack`] puts them together around the app's router, as one
-//! service ([`KeelService`]), in this order (outermost first). Steps 1–4 and 6–12 run
-//! fused in one service (see [`CoreService`]) because a chain of layers costs more than
-//! their work; the switches and behaviour are the same.
+//! on its own; [`default_stack`] puts them together around the app's router as one
+//! service ([`KeelService`]), in this order (outermost first):
 //!
-//! | # | layer | switch (`[middleware]`) |
+//! | # | layer | switch |
 //! |---|---|---|
-//! | 1 | [`RequestIdLayer`] — accept or make `x-request-id`, echo it | `request_id` |
-//! | 2 | [`RouteLayer`] — which route template the path matches | with 3 or 4 |
-//! | 3 | [`TraceLayer`] — span `http.request`, request log line | `trace` |
-//! | 4 | [`MetricsLayer`] — Prometheus series by route template | `[observability] metrics` |
-//! | 5 | [`CompressLayer`] — gzip / br (tower-http) for clients that ask | `compression` |
-//! | 6 | [`SecurityHeadersLayer`] — nosniff, CSP, frame options, HSTS… | `security_headers` |
+//! | 1 | [`CompressLayer`] — gzip / br (tower-http) for clients that ask | `middleware.compression` |
+//! | 2 | [`RequestIdLayer`] — accept or make `x-request-id`, echo it | `middleware.request_id` |
+//! | 3 | [`RouteLayer`] — which route template the path matches | on with 4 or 5 |
+//! | 4 | [`TraceLayer`] — span `http.request`, request log line | `middleware.trace` |
+//! | 5 | [`MetricsLayer`] — Prometheus series by route template | `observability.metrics` |
+//! | 6 | [`SecurityHeadersLayer`] — nosniff, CSP, frame options, HSTS… | `middleware.security_headers` |
 //! | 7 | [`ErrorLayer`] — every error becomes problem+json or an HTML page | always |
-//! | 8 | [`CatchPanicLayer`] — a panic becomes a 500 problem | `catch_panic` |
-//! | 9 | [`TimeoutLayer`] — 503 after `server.request_timeout` | `timeout` |
-//! | 10 | [`TrustedHostLayer`] — `Host` must be in `security.allowed_hosts` | `trusted_hosts` |
-//! | 11 | CORS (tower-http) from `[cors]` | on when `cors.allow_origins` is set |
-//! | 12 | `DefaultBodyLimit::disable()` (axum) + [`BodyLimitLayer`] — the one limit | `body_limit` |
+//! | 8 | [`CatchPanicLayer`] — a panic becomes a 500 problem | `middleware.catch_panic` |
+//! | 9 | [`TimeoutLayer`] — 503 after `server.request_timeout` | `middleware.timeout` |
+//! | 10 | [`TrustedHostLayer`] — `Host` must be in `security.allowed_hosts` | `middleware.trusted_hosts` |
+//! | 11 | [`BodyLimitLayer`] — the one body limit, 413 | `middleware.body_limit` |
+//! | 12 | CORS (tower-http) from `[cors]` | on when `cors.allow_origins` is set |
 //!
-//! Session, CSRF and authentication layers (added by their plugins with
-//! `App::wrap_router`) sit inside, on the router itself.
-//!
+//! Steps 2–11 run fused in one service ([`CoreService`]), because a chain of a dozen
+//! layers costs more than their work; the switches and the behaviour are the same.
 //! The stack wraps the router from outside rather than through `Router::layer`, which
-//! would clone and box the whole stack for every request. CORS, when on, sits inside
-//! the body limit, on the router.
+//! would clone and box it for every request. Session, CSRF and authentication layers
+//! (added by their plugins with `App::wrap_router`) sit inside, on the router itself.
 
 mod compress;
 mod core;

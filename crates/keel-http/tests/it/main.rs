@@ -10,5 +10,6 @@ mod errors;
 mod middleware;
 mod observability;
 mod server;
+mod standalone;
 mod statics;
 mod support;
