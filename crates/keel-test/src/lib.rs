@@ -20,6 +20,9 @@
 //!
 //! The app runs in the `test` environment unless it set another one explicitly.
 
+#[cfg(feature = "db")]
+pub mod db;
+
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;

@@ -30,6 +30,7 @@
 //! | Server: HTTP/1.1 pipelining, h2c, TLS (`tls` feature), graceful shutdown | [`serve`] |
 //! | `/_health`, `/_ready`, `/metrics` | [`observability`] |
 //! | Static files | [`statics`] |
+//! | Data: SeaORM models, pool, `Db`, pagination, migrations, makemigrations (features `sqlite` (default), `postgres`, `mysql`) | `db` |
 //!
 //! Everything is axum underneath: `keel::routing::Router` builds an `axum::Router`,
 //! any axum extractor works in a handler, any tower layer works in the stack.
@@ -53,6 +54,13 @@ pub mod routing {
 
 /// The rust-embed crate, for `#[derive(RustEmbed)] #[crate_path = "keel::rust_embed"]`.
 pub use keel_http::statics::rust_embed_reexport as rust_embed;
+
+/// The data layer: SeaORM 2 models, the pool and [`db::Db`] extractor, pagination,
+/// database errors as problems, versioned migrations and `db makemigrations`.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub mod db {
+    pub use keel_db::*;
+}
 
 /// axum, re-exported so that apps use the same version as Keel.
 pub use axum;

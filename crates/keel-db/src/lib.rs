@@ -1,0 +1,192 @@
+//! # keel-db
+//!
+//! Keel's data layer on SeaORM 2: a connection pool from config, the [`Db`]
+//! extractor, transactions, pagination, database errors as problems, and versioned
+//! migrations written for you from the model diff (`db makemigrations`).
+//!
+//! ```no_run
+//! use keel_db::{Db, Models};
+//! # mod migrations { pub fn all() -> Vec<keel_db::migrate::Migration> { vec![] } }
+//!
+//! let app = keel_core::App::new("todo").plugin(keel_db::plugin(Models::new(), migrations::all));
+//! ```
+//!
+//! | Piece | What it gives |
+//! |---|---|
+//! | [`plugin`] | pool at startup, `/_ready` probe, error mapping, the `db` commands |
+//! | [`Db`] | the pool in handlers; [`Db::atomic`] commits on `Ok`, rolls back otherwise |
+//! | [`paginate`](mod@paginate) | `PageParams` / `CursorParams` extractors, `Page`, `CursorPage` |
+//! | [`migrate`] | schema model, `Migrator`, the autodetector, the file writer |
+//! | [`seed`] | JSON fixtures loaded into entities, idempotent by primary key |
+//! | [`error`] | `DbErr` → 404 / 409 / 503, never the SQL |
+//!
+//! ## Configuration
+//!
+//! `[database]` ([`DbSettings`]); `DATABASE_URL` sets `database.url`. Unset, the app
+//! uses a SQLite file under `data/`, created on first use, in WAL mode with foreign
+//! keys on. Postgres and MySQL/MariaDB are the `postgres` and `mysql` features.
+
+pub mod commands;
+pub mod error;
+pub mod migrate;
+pub mod paginate;
+pub mod pool;
+pub mod seed;
+pub mod settings;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum_core::extract::FromRequestParts;
+use http::request::Parts;
+use keel_core::{App, AppState, Error};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+pub use error::DbErrorClassifier;
+pub use migrate::entities::Models;
+pub use migrate::{Migration, Migrator};
+pub use paginate::{CursorPage, CursorParams, Page, PageParams, keyset, paginate};
+pub use settings::DbSettings;
+
+/// SeaORM, re-exported so that an app uses the version Keel was built with.
+pub use sea_orm;
+
+/// The app's migrations, as the `migrations::all` function of the app lists them.
+pub type MigrationsFn = fn() -> Vec<Migration>;
+
+/// A transaction handed to [`Db::atomic`]'s closure: use it as `&*tx` wherever
+/// SeaORM takes a connection.
+pub type Tx = Arc<DatabaseTransaction>;
+
+/// The database pool, as a handler argument.
+///
+/// ```
+/// use keel_db::Db;
+/// use keel_db::sea_orm::{ConnectionTrait, Statement};
+///
+/// async fn count(db: Db) -> keel_core::Result<String> {
+///     let row = db
+///         .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT 1"))
+///         .await?;
+///     Ok(format!("{}", row.is_some()))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Db(pub DatabaseConnection);
+
+impl Deref for Db {
+    type Target = DatabaseConnection;
+
+    fn deref(&self) -> &DatabaseConnection {
+        &self.0
+    }
+}
+
+impl Db {
+    /// Runs `work` in a transaction: committed when it returns `Ok`, rolled back when it
+    /// returns `Err` or panics.
+    ///
+    /// ```
+    /// # async fn demo(db: keel_db::Db) -> keel_core::Result<()> {
+    /// use keel_db::sea_orm::ConnectionTrait;
+    /// let n = db
+    ///     .atomic(|tx| async move {
+    ///         tx.execute_unprepared("UPDATE todo SET done = 1").await?;
+    ///         Ok(1)
+    ///     })
+    ///     .await?;
+    /// # let _: i32 = n; Ok(()) }
+    /// ```
+    pub async fn atomic<T, F, Fut>(&self, work: F) -> keel_core::Result<T>
+    where
+        F: FnOnce(Tx) -> Fut,
+        Fut: Future<Output = keel_core::Result<T>>,
+    {
+        let tx = Arc::new(self.0.begin().await?);
+        let result = work(Arc::clone(&tx)).await;
+        let tx = Arc::try_unwrap(tx)
+            .map_err(|_| Error::internal_msg("a transaction outlived its Db::atomic closure"))?;
+        match result {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Db {
+    type Rejection = Error;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        state.get::<Db>().cloned().ok_or_else(|| {
+            Error::internal_msg("the database plugin is not installed (keel::db::plugin)")
+        })
+    }
+}
+
+/// What the plugin knows about the app's data: models and migrations.
+#[derive(Debug, Clone)]
+pub struct DataConfig {
+    /// The registered models.
+    pub models: Models,
+    /// The app's migrations.
+    pub migrations: MigrationsFn,
+}
+
+/// The database plugin: reads `[database]`, opens the pool at startup (provided to
+/// handlers as [`Db`]), registers the `/_ready` probe, the error classifier and the
+/// `db` commands (`migrate`, `rollback`, `status`, `reset`, `makemigrations`,
+/// `sqlmigrate`, `seed`).
+pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App) + Send + 'static {
+    move |app: &mut App| {
+        if !app.mark_installed("keel-db") {
+            return;
+        }
+        let settings: DbSettings = app.section("database");
+        let mut unique = BTreeMap::new();
+        if let Ok(schema) = models.schema() {
+            for t in schema.tables.values() {
+                for i in t.indexes.iter().filter(|i| i.unique) {
+                    unique.insert(i.name.clone(), (t.name.clone(), i.columns.clone()));
+                }
+            }
+        }
+        app.error_classifier(DbErrorClassifier::new(unique, settings.retry_after));
+        let url = settings.resolved_url(app.name());
+        app.extensions().insert(settings.clone());
+        app.extensions().insert(DataConfig {
+            models: models.clone(),
+            migrations,
+        });
+        let pool_settings = settings.clone();
+        app.provide_with(move |_config| async move {
+            let db = pool::connect(&pool_settings, &url).await.map_err(|e| {
+                Error::unavailable(format!("cannot open the database: {e}"), None).with_source(e)
+            })?;
+            Ok(Db(db))
+        });
+        app.readiness_check("database", |state: AppState| async move {
+            let Some(db) = state.get::<Db>().cloned() else {
+                return Err("no pool".to_owned());
+            };
+            db.execute_unprepared("SELECT 1")
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    tracing::warn!(target: "keel::db", error = %e, "readiness probe failed");
+                    "the database does not answer".to_owned()
+                })
+        });
+        commands::register(app, settings, models, migrations);
+    }
+}
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("keel-db needs at least one of its features: sqlite, postgres, mysql");

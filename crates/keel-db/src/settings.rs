@@ -1,0 +1,76 @@
+//! The `[database]` config section.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use keel_core::config::duration;
+use serde::{Deserialize, Serialize};
+
+/// The `[database]` section. `DATABASE_URL` sets `url`.
+///
+/// ```toml
+/// [database]
+/// url = "postgres://app@localhost/app"   # unset: SQLite file under data_dir
+/// max_connections = 10
+/// acquire_timeout = "5s"
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbSettings {
+    /// Connection URL (`sqlite://…`, `postgres://…`, `mysql://…`). Unset: a SQLite file
+    /// `{data_dir}/{app name}.sqlite3`, created on first use.
+    pub url: Option<String>,
+    /// Folder for the default SQLite file.
+    pub data_dir: PathBuf,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// How long opening a connection may take.
+    #[serde(with = "duration")]
+    pub connect_timeout: Duration,
+    /// How long a request may wait for a pooled connection before a 503.
+    #[serde(with = "duration")]
+    pub acquire_timeout: Duration,
+    /// Log every SQL statement (at debug level).
+    pub log_statements: bool,
+    /// `Retry-After` seconds sent with a 503 when the database is unreachable.
+    pub retry_after: u64,
+    /// Where `db makemigrations` writes migration modules.
+    pub migrations_dir: PathBuf,
+    /// Items per page when a request does not say.
+    pub per_page: u64,
+    /// The most items a request may ask for per page.
+    pub max_per_page: u64,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            data_dir: PathBuf::from("data"),
+            max_connections: 10,
+            min_connections: 0,
+            connect_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(5),
+            log_statements: false,
+            retry_after: 5,
+            migrations_dir: PathBuf::from("src/migrations"),
+            per_page: 20,
+            max_per_page: 100,
+        }
+    }
+}
+
+impl DbSettings {
+    /// The URL to connect to: `url`, or the default SQLite file for app `app_name`.
+    pub fn resolved_url(&self, app_name: &str) -> String {
+        match &self.url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}/{app_name}.sqlite3?mode=rwc",
+                self.data_dir.display()
+            ),
+        }
+    }
+}

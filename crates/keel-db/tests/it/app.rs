@@ -1,0 +1,310 @@
+//! The plugin inside an app: the Db extractor, errors as problems, pagination,
+//! transactions, readiness, and recovery when the database comes back.
+
+use axum::extract::State;
+use keel_core::{App, AppState, Router, routing::get};
+use keel_db::migrate::{Migration, Schema, UnambiguousRenames, diff};
+use keel_db::sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use keel_db::{Db, Models, Page, PageParams, paginate};
+use keel_http::extract::{Json, Path};
+use keel_test::TestClient;
+use keel_test::db::{TestDb, test_backend};
+use serde::Deserialize;
+
+pub mod author {
+    use keel_db::sea_orm;
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "author")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        #[sea_orm(unique)]
+        pub email: String,
+        pub name: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn models() -> Models {
+    Models::new().seedable::<author::Entity>()
+}
+
+fn migrations() -> Vec<Migration> {
+    let ops = diff(
+        &Schema::new(),
+        &models().schema().expect("models"),
+        &mut UnambiguousRenames,
+    )
+    .expect("diff")
+    .ops;
+    vec![Migration::new("0001_initial").up(ops)]
+}
+
+#[derive(Deserialize)]
+struct NewAuthor {
+    email: String,
+    name: String,
+}
+
+async fn create(db: Db, Json(new): Json<NewAuthor>) -> keel_core::Result<Json<author::Model>> {
+    let model = author::ActiveModel {
+        email: Set(new.email),
+        name: Set(new.name),
+        ..Default::default()
+    }
+    .insert(&*db)
+    .await?;
+    Ok(Json(model))
+}
+
+async fn show(db: Db, Path(id): Path<i32>) -> keel_core::Result<Json<author::Model>> {
+    author::Entity::find_by_id(id)
+        .one(&*db)
+        .await?
+        .map(Json)
+        .ok_or_else(|| keel_core::Error::not_found(format!("No author {id}.")))
+}
+
+async fn list(db: Db, params: PageParams) -> keel_core::Result<Json<Page<author::Model>>> {
+    let select = author::Entity::find().order_by_asc(author::Column::Id);
+    Ok(Json(paginate(&*db, select, params).await?))
+}
+
+/// Inserts both authors in one transaction: all or nothing.
+async fn pair(db: Db, Json(both): Json<Vec<NewAuthor>>) -> keel_core::Result<Json<usize>> {
+    let n = both.len();
+    db.atomic(|tx| async move {
+        for a in both {
+            author::ActiveModel {
+                email: Set(a.email),
+                name: Set(a.name),
+                ..Default::default()
+            }
+            .insert(&*tx)
+            .await?;
+        }
+        Ok(n)
+    })
+    .await
+    .map(Json)
+}
+
+async fn count(State(state): State<AppState>) -> keel_core::Result<String> {
+    let db = state.get::<Db>().expect("pool").clone();
+    Ok(author::Entity::find().all(&*db).await?.len().to_string())
+}
+
+async fn client(db: &TestDb) -> TestClient {
+    let app = App::new("dbtest")
+        .set("database.url", db.url())
+        .set("database.max_per_page", 50)
+        .plugin(keel_db::plugin(models(), migrations))
+        .routes(
+            Router::new()
+                .route("/authors", get(list).post(create).name("authors"))
+                .route("/authors/{id}", get(show).name("author"))
+                .route("/pair", keel_core::routing::post(pair))
+                .route("/count", get(count)),
+        );
+    TestClient::new(app).await
+}
+
+fn ada(email: &str) -> serde_json::Value {
+    serde_json::json!({ "email": email, "name": "Ada" })
+}
+
+#[tokio::test]
+async fn crud_through_handlers_and_unique_violation_is_409_naming_the_field() {
+    let db = TestDb::migrated(migrations()).await;
+    let client = client(&db).await;
+    let created: author::Model = client
+        .post("/authors")
+        .json(&ada("ada@example.com"))
+        .await
+        .assert_status(200)
+        .json();
+    client
+        .get(&format!("/authors/{}", created.id))
+        .await
+        .assert_status(200);
+    client
+        .get("/authors/9999")
+        .await
+        .assert_problem(404, "not_found");
+
+    let res = client.post("/authors").json(&ada("ada@example.com")).await;
+    let problem = res.assert_problem(409, "unique_violation");
+    let body = res.text();
+    assert!(
+        problem
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("email"),
+        "the problem names the field: {body}"
+    );
+    assert!(
+        body.contains("\"/email\""),
+        "field errors point at /email: {body}"
+    );
+    for leak in [
+        "INSERT",
+        "duplicate key",
+        "UNIQUE constraint",
+        "Duplicate entry",
+        "sqlx",
+    ] {
+        assert!(
+            !body.contains(leak),
+            "no SQL or driver text leaks ({leak}): {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pagination_validates_and_caps() {
+    let db = TestDb::migrated(migrations()).await;
+    let client = client(&db).await;
+    for i in 0..5 {
+        client
+            .post("/authors")
+            .json(&ada(&format!("a{i}@example.com")))
+            .await
+            .assert_status(200);
+    }
+    let page: serde_json::Value = client
+        .get("/authors?page=2&per_page=2")
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page["total_items"], 5);
+    assert_eq!(page["total_pages"], 3);
+    assert_eq!(page["page"], 2);
+    let capped: serde_json::Value = client
+        .get("/authors?per_page=1000")
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(capped["per_page"], 50, "capped at database.max_per_page");
+    for bad in [
+        "per_page=0",
+        "per_page=-1",
+        "per_page=99999999999999",
+        "page=0",
+        "page=abc",
+        "per_page=1.5",
+    ] {
+        let res = client.get(&format!("/authors?{bad}")).await;
+        res.assert_problem(400, "invalid_page_parameter");
+    }
+}
+
+#[tokio::test]
+async fn atomic_commits_on_ok_and_rolls_back_on_err() {
+    let db = TestDb::migrated(migrations()).await;
+    let client = client(&db).await;
+    client
+        .post("/pair")
+        .json(&[ada("x@example.com"), ada("y@example.com")])
+        .await
+        .assert_status(200);
+    assert_eq!(client.get("/count").await.text(), "2");
+    // The second insert violates the unique email: the first is rolled back too.
+    client
+        .post("/pair")
+        .json(&[ada("z@example.com"), ada("x@example.com")])
+        .await
+        .assert_problem(409, "unique_violation");
+    assert_eq!(client.get("/count").await.text(), "2");
+}
+
+#[tokio::test]
+async fn readiness_includes_the_database() {
+    let db = TestDb::migrated(migrations()).await;
+    let client = client(&db).await;
+    let res = client.get("/_ready").await;
+    res.assert_status(200);
+    assert!(res.text().contains("database"), "{}", res.text());
+}
+
+#[tokio::test]
+async fn fixtures_load_idempotently() {
+    let db = TestDb::migrated(migrations()).await;
+    let doc = r#"{"author": [{"id": 1, "email": "a@example.com", "name": "A"},
+                             {"id": 2, "email": "b@example.com", "name": "B"}]}"#;
+    let first = models().seeders().load(db.conn(), doc).await.expect("load");
+    assert_eq!(first, [("author".to_owned(), 2, 0)]);
+    let again = models()
+        .seeders()
+        .load(db.conn(), doc)
+        .await
+        .expect("load again");
+    assert_eq!(again, [("author".to_owned(), 0, 2)]);
+    let err = models()
+        .seeders()
+        .load(db.conn(), r#"{"nope": []}"#)
+        .await
+        .unwrap_err();
+    assert!(err.contains("no model for table `nope`"), "{err}");
+}
+
+/// Postgres only: the server drops the app's connections and refuses new ones for a
+/// while. Requests answer 503 with Retry-After meanwhile, and succeed again once the
+/// database is back — the app is not restarted.
+#[tokio::test]
+async fn lost_database_is_503_and_the_app_recovers() {
+    if test_backend() != keel_db::sea_orm::DbBackend::Postgres {
+        return;
+    }
+    use keel_db::sea_orm::{ConnectionTrait, Database};
+    let db = TestDb::migrated(migrations()).await;
+    let client = client(&db).await;
+    client.get("/count").await.assert_status(200);
+    let name = db.url().rsplit('/').next().expect("db name").to_owned();
+    let admin_url = std::env::var(keel_test::db::TEST_DATABASE_VAR).expect("admin url");
+    let admin = Database::connect(&admin_url).await.expect("admin");
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .await
+        .expect("disallow");
+    admin
+        .execute_unprepared(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .await
+        .expect("terminate");
+    let res = client.get("/count").await;
+    res.assert_problem(503, "database_unavailable");
+    assert!(
+        res.header("retry-after").is_some(),
+        "503 says when to retry"
+    );
+    let body = res.text();
+    assert!(!body.contains("pg_") && !body.contains("sqlx"), "{body}");
+
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .await
+        .expect("allow");
+    let mut ok = false;
+    for _ in 0..50 {
+        if client.get("/count").await.status() == 200 {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        ok,
+        "the app recovers without a restart once the database is back"
+    );
+    let _ = admin.close().await;
+}

@@ -1,0 +1,224 @@
+//! The todo example end to end: the JSON API over a migrated database of its own
+//! (SQLite, or the server in `KEEL_TEST_DATABASE_URL`), its migrations being up to date
+//! with its models, and two `db migrate` processes racing.
+
+use keel::db::commands::{MakeOutcome, makemigrations};
+use keel::db::migrate::{Migrator, UnambiguousRenames};
+use keel_test::TestClient;
+use keel_test::db::TestDb;
+use serde_json::{Value, json};
+
+async fn client() -> (TestDb, TestClient) {
+    let db = TestDb::migrated(todo::migrations::all()).await;
+    let client = TestClient::new(todo::app().set("database.url", db.url())).await;
+    (db, client)
+}
+
+#[tokio::test]
+async fn lists_and_todos_crud() {
+    let (_db, client) = client().await;
+    let res = client
+        .post("/api/lists")
+        .json(&json!({"name": "Home"}))
+        .await;
+    res.assert_status(201);
+    let list: Value = res.json();
+    let id = list["id"].as_i64().expect("id");
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/lists/{id}").as_str())
+    );
+
+    for title in ["Dishes", "Laundry", "Plants"] {
+        client
+            .post(&format!("/api/lists/{id}/todos"))
+            .json(&json!({ "title": title }))
+            .await
+            .assert_status(201);
+    }
+    let shown: Value = client
+        .get(&format!("/api/lists/{id}"))
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(shown["name"], "Home");
+    assert_eq!(shown["todos"].as_array().map(Vec::len), Some(3));
+    assert_eq!(shown["todos"][0]["done"], false);
+
+    // Keyset pages of todos.
+    let first: Value = client
+        .get(&format!("/api/lists/{id}/todos?limit=2"))
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
+    let next = first["next"].as_i64().expect("a next cursor");
+    let second: Value = client
+        .get(&format!("/api/lists/{id}/todos?limit=2&after={next}"))
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
+    assert!(second["next"].is_null());
+
+    let todo_id = shown["todos"][0]["id"].as_i64().expect("todo id");
+    let done: Value = client
+        .patch(&format!("/api/todos/{todo_id}"))
+        .json(&json!({"done": true}))
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(done["done"], true);
+
+    client
+        .delete(&format!("/api/todos/{todo_id}"))
+        .await
+        .assert_status(204);
+    client
+        .delete(&format!("/api/todos/{todo_id}"))
+        .await
+        .assert_problem(404, "not_found");
+
+    // Deleting the list deletes its todos (ON DELETE CASCADE).
+    client
+        .delete(&format!("/api/lists/{id}"))
+        .await
+        .assert_status(204);
+    client
+        .get(&format!("/api/lists/{id}"))
+        .await
+        .assert_problem(404, "not_found");
+    use keel::db::sea_orm::EntityTrait;
+    let db = client.state().get::<keel::db::Db>().expect("pool").clone();
+    let remaining = todo::models::todo::Entity::find()
+        .all(&*db)
+        .await
+        .expect("query");
+    assert!(remaining.is_empty(), "{remaining:?}");
+}
+
+#[tokio::test]
+async fn errors_are_problems() {
+    let (_db, client) = client().await;
+    client
+        .post("/api/lists")
+        .json(&json!({"name": "Dup"}))
+        .await
+        .assert_status(201);
+    let res = client
+        .post("/api/lists")
+        .json(&json!({"name": "Dup"}))
+        .await;
+    res.assert_problem(409, "unique_violation");
+    assert!(res.text().contains("name"), "{}", res.text());
+    client
+        .post("/api/lists")
+        .json(&json!({"name": "  "}))
+        .await
+        .assert_problem(422, "validation_failed");
+    client
+        .post("/api/lists/999/todos")
+        .json(&json!({"title": "x"}))
+        .await
+        .assert_problem(404, "not_found");
+    client
+        .get("/api/lists?per_page=0")
+        .await
+        .assert_problem(400, "invalid_page_parameter");
+}
+
+#[tokio::test]
+async fn seeds_load_the_demo_fixture() {
+    let (db, _client) = client().await;
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo.json"))
+        .expect("fixture");
+    let loaded = todo::models::registry()
+        .seeders()
+        .load(db.conn(), &doc)
+        .await
+        .expect("seed");
+    assert_eq!(
+        loaded,
+        [("list".to_owned(), 2, 0), ("todo".to_owned(), 3, 0)]
+    );
+    let again = todo::models::registry()
+        .seeders()
+        .load(db.conn(), &doc)
+        .await
+        .expect("seed again");
+    assert_eq!(
+        again,
+        [("list".to_owned(), 0, 2), ("todo".to_owned(), 0, 3)]
+    );
+}
+
+#[test]
+fn migrations_are_up_to_date_with_the_models() {
+    let migrator = Migrator::new(todo::migrations::all()).expect("valid migrations");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/migrations");
+    let outcome = makemigrations(
+        &migrator,
+        &todo::models::registry(),
+        &dir,
+        None,
+        true,
+        &mut UnambiguousRenames,
+    )
+    .expect("models and migrations agree");
+    assert_eq!(outcome, MakeOutcome::NoChanges);
+}
+
+/// Two `todo db migrate` processes at once: every migration is applied exactly once.
+#[tokio::test]
+async fn two_processes_migrating_at_once_apply_each_migration_once() {
+    let db = TestDb::new().await;
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_todo"))
+            .args(["db", "migrate"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("DATABASE_URL", db.url())
+            .env("KEEL_ENV", "test")
+            .env("KEEL__LOG__LEVEL", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn todo")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "db migrate failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let applied: usize = [&a, &b]
+        .iter()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .matches("Applied ")
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        applied,
+        todo::migrations::all().len(),
+        "each migration applied by exactly one process"
+    );
+    let conn = Migrator::connect(db.url()).await.expect("connect");
+    let status = Migrator::new(todo::migrations::all())
+        .expect("valid")
+        .status(&conn)
+        .await
+        .expect("status");
+    assert!(
+        status
+            .iter()
+            .all(|s| s.applied_at.is_some() && !s.changed())
+    );
+}
