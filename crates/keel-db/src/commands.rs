@@ -88,7 +88,7 @@ fn spec() -> Command {
         )
         .subcommand(
             Command::new("seed")
-                .about("Load JSON fixtures (idempotent by primary key)")
+                .about("Load JSON or YAML fixtures (idempotent by primary key)")
                 .arg(Arg::new("files").num_args(1..).required(true))
                 .after_help("Example: cargo run -- db seed fixtures/demo.json"),
         )
@@ -241,11 +241,14 @@ async fn run(
             for file in sub.get_many::<String>("files").into_iter().flatten() {
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| Error::config(format!("cannot read {file}: {e}")))?;
-                let loaded = models
-                    .seeders()
-                    .load(&db, &text)
-                    .await
-                    .map_err(|e| Error::config(format!("{file}: {e}")))?;
+                let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+                let seeders = models.seeders();
+                let loaded = if yaml {
+                    seeders.load_yaml(&db, &text).await
+                } else {
+                    seeders.load(&db, &text).await
+                }
+                .map_err(|e| Error::config(format!("{file}: {e}")))?;
                 for (table, inserted, present) in loaded {
                     say(format!(
                         "{file}: {table}: {inserted} inserted, {present} already present"

@@ -48,7 +48,7 @@ pub use error::DbErrorClassifier;
 pub use migrate::entities::Models;
 pub use migrate::{Migration, Migrator};
 pub use paginate::{CursorPage, CursorParams, Page, PageParams, keyset, paginate};
-pub use settings::DbSettings;
+pub use settings::{DbSettings, LogLevel};
 
 /// SeaORM, re-exported so that an app uses the version Keel was built with.
 pub use sea_orm;

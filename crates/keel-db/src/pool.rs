@@ -2,7 +2,7 @@
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-use crate::settings::DbSettings;
+use crate::settings::{DbSettings, LogLevel};
 
 /// Opens the pool for `url` with the section's limits. A SQLite file's folder is
 /// created; SQLite connections use WAL, foreign keys and a busy timeout.
@@ -19,8 +19,18 @@ pub async fn connect(settings: &DbSettings, url: &str) -> Result<DatabaseConnect
         .min_connections(settings.min_connections)
         .connect_timeout(settings.connect_timeout)
         .acquire_timeout(settings.acquire_timeout)
-        .sqlx_logging(settings.log_statements)
-        .sqlx_logging_level(log::LevelFilter::Debug);
+        .sqlx_logging(
+            settings.log_statements != LogLevel::Off || !settings.slow_statement.is_zero(),
+        )
+        .sqlx_logging_level(settings.log_statements.filter())
+        .sqlx_slow_statements_logging_settings(
+            if settings.slow_statement.is_zero() {
+                log::LevelFilter::Off
+            } else {
+                log::LevelFilter::Warn
+            },
+            settings.slow_statement,
+        );
     #[cfg(feature = "sqlite")]
     opts.map_sqlx_sqlite_opts(|o| {
         use sea_orm::sqlx::sqlite::SqliteJournalMode;

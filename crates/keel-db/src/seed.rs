@@ -7,7 +7,8 @@
 //!   "post":   [{ "id": 1, "author_id": 1, "title": "Hello" }] }
 //! ```
 //!
-//! A row whose primary key already exists is left alone, so `db seed` can run again.
+//! YAML files (`.yaml`, `.yml`) have the same shape. A row whose primary key already
+//! exists is left alone, so `db seed` can run again.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +32,8 @@ type LoadFn = Arc<
 #[derive(Clone, Default)]
 pub struct Seeders {
     loaders: BTreeMap<String, LoadFn>,
+    /// Tables whose single primary key is numbered by the database.
+    numbered: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for Seeders {
@@ -40,6 +43,29 @@ impl fmt::Debug for Seeders {
 }
 
 impl Seeders {
+    /// Rows inserted with explicit keys leave Postgres' identity sequence behind; the
+    /// next insert without a key would collide. Move it past the largest key (as
+    /// Django's loaddata does). MySQL and SQLite track the largest key themselves.
+    async fn advance_sequence(&self, db: &DatabaseConnection, table: &str) -> Result<(), String> {
+        use sea_orm::ConnectionTrait;
+        let Some(key) = self.numbered.get(table) else {
+            return Ok(());
+        };
+        if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            return Ok(());
+        }
+        let t = table.replace('"', "\"\"");
+        let k = key.replace('"', "\"\"");
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence('\"{t}\"', '{k}'), \
+             COALESCE((SELECT MAX(\"{k}\") FROM \"{t}\"), 0) + 1, false)"
+        );
+        db.execute_unprepared(&sql)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("`{table}`: cannot advance the key sequence: {e}"))
+    }
+
     /// Lets fixtures fill entity `E`.
     pub fn add<E>(&mut self)
     where
@@ -48,6 +74,16 @@ impl Seeders {
         E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model> + Send + Sync,
     {
         let name = sea_orm::EntityName::table_name(&E::default()).to_owned();
+        let keys: Vec<String> = <E::PrimaryKey as sea_orm::Iterable>::iter()
+            .map(|k| {
+                sea_orm::IdenStatic::as_str(&sea_orm::PrimaryKeyToColumn::into_column(k)).to_owned()
+            })
+            .collect();
+        if let [key] = keys.as_slice()
+            && <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::auto_increment()
+        {
+            self.numbered.insert(name.clone(), key.clone());
+        }
         let load: LoadFn = Arc::new(|db, row| {
             Box::pin(async move {
                 let model = <E::ActiveModel as ActiveModelTrait>::from_json(row)?;
@@ -58,14 +94,35 @@ impl Seeders {
         self.loaders.insert(name, load);
     }
 
-    /// Loads a fixture document; returns `(table, inserted, already present)` per table.
+    /// Loads a JSON fixture document; returns `(table, inserted, already present)` per
+    /// table.
     pub async fn load(
         &self,
         db: &DatabaseConnection,
         document: &str,
     ) -> Result<Vec<(String, usize, usize)>, String> {
         let doc: serde_json::Value =
-            serde_json::from_str(document).map_err(|e| format!("not a fixture file: {e}"))?;
+            serde_json::from_str(document).map_err(|e| format!("not a JSON fixture file: {e}"))?;
+        self.load_value(db, doc).await
+    }
+
+    /// Loads a YAML fixture document (the same shape as the JSON one).
+    pub async fn load_yaml(
+        &self,
+        db: &DatabaseConnection,
+        document: &str,
+    ) -> Result<Vec<(String, usize, usize)>, String> {
+        let doc: serde_json::Value = serde_yaml_ng::from_str(document)
+            .map_err(|e| format!("not a YAML fixture file: {e}"))?;
+        self.load_value(db, doc).await
+    }
+
+    /// Loads a fixture document already parsed.
+    pub async fn load_value(
+        &self,
+        db: &DatabaseConnection,
+        doc: serde_json::Value,
+    ) -> Result<Vec<(String, usize, usize)>, String> {
         let serde_json::Value::Object(tables) = doc else {
             return Err("a fixture file is an object of table name → list of rows".into());
         };
@@ -87,6 +144,9 @@ impl Seeders {
                 } else {
                     present += 1;
                 }
+            }
+            if inserted > 0 {
+                self.advance_sequence(db, &table).await?;
             }
             out.push((table, inserted, present));
         }

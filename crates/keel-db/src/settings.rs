@@ -32,8 +32,13 @@ pub struct DbSettings {
     /// How long a request may wait for a pooled connection before a 503.
     #[serde(with = "duration")]
     pub acquire_timeout: Duration,
-    /// Log every SQL statement (at debug level).
-    pub log_statements: bool,
+    /// The level at which every SQL statement is logged (`"off"`, `"error"`, `"warn"`,
+    /// `"info"`, `"debug"`, `"trace"`; tracing target `sqlx::query`).
+    pub log_statements: LogLevel,
+    /// Statements slower than this are logged at `warn` even when `log_statements` is
+    /// off (`"0s"` turns it off).
+    #[serde(with = "duration")]
+    pub slow_statement: Duration,
     /// `Retry-After` seconds sent with a 503 when the database is unreachable.
     pub retry_after: u64,
     /// Where `db makemigrations` writes migration modules.
@@ -53,7 +58,8 @@ impl Default for DbSettings {
             min_connections: 0,
             connect_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
-            log_statements: false,
+            log_statements: LogLevel::Off,
+            slow_statement: Duration::from_secs(1),
             retry_after: 5,
             migrations_dir: PathBuf::from("src/migrations"),
             per_page: 20,
@@ -71,6 +77,39 @@ impl DbSettings {
                 "sqlite://{}/{app_name}.sqlite3?mode=rwc",
                 self.data_dir.display()
             ),
+        }
+    }
+}
+
+/// A log level for `database.log_statements`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Not logged.
+    #[default]
+    Off,
+    /// `error`.
+    Error,
+    /// `warn`.
+    Warn,
+    /// `info`.
+    Info,
+    /// `debug`.
+    Debug,
+    /// `trace`.
+    Trace,
+}
+
+impl LogLevel {
+    /// The `log` crate's filter (what SeaORM's options take).
+    pub fn filter(self) -> log::LevelFilter {
+        match self {
+            LogLevel::Off => log::LevelFilter::Off,
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Trace => log::LevelFilter::Trace,
         }
     }
 }

@@ -191,3 +191,85 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// Makes rows for tests: a function from a sequence number to an active model, so
+/// each row differs where it must (unique emails, say).
+///
+/// ```no_run
+/// # mod author {
+/// #     use keel_db::sea_orm;
+/// #     use sea_orm::entity::prelude::*;
+/// #     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+/// #     #[sea_orm(table_name = "author")]
+/// #     pub struct Model { #[sea_orm(primary_key)] pub id: i32, pub email: String }
+/// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+/// #     pub enum Relation {}
+/// #     impl ActiveModelBehavior for ActiveModel {}
+/// # }
+/// # async fn demo(db: &keel_test::db::TestDb) {
+/// use keel_db::sea_orm::Set;
+/// use keel_test::db::Factory;
+///
+/// let authors = Factory::new(|n| author::ActiveModel {
+///     email: Set(format!("author{n}@example.com")),
+///     ..Default::default()
+/// });
+/// let one = authors.create(db.conn()).await;
+/// let more = authors.create_many(db.conn(), 3).await;
+/// # }
+/// ```
+pub struct Factory<A> {
+    make: Box<dyn Fn(u32) -> A + Send + Sync>,
+    next: AtomicU32,
+}
+
+impl<A> std::fmt::Debug for Factory<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Factory")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A> Factory<A>
+where
+    A: keel_db::sea_orm::ActiveModelTrait + keel_db::sea_orm::ActiveModelBehavior + Send + 'static,
+    <A::Entity as keel_db::sea_orm::EntityTrait>::Model: keel_db::sea_orm::IntoActiveModel<A>,
+{
+    /// A factory calling `make` with 1, 2, 3, …
+    pub fn new(make: impl Fn(u32) -> A + Send + Sync + 'static) -> Self {
+        Self {
+            make: Box::new(make),
+            next: AtomicU32::new(1),
+        }
+    }
+
+    /// The next active model, not saved.
+    pub fn build(&self) -> A {
+        (self.make)(self.next.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Inserts the next row and returns it.
+    pub async fn create<C: keel_db::sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+    ) -> <A::Entity as keel_db::sea_orm::EntityTrait>::Model {
+        self.build()
+            .insert(db)
+            .await
+            .unwrap_or_else(|e| panic!("factory insert failed: {e}"))
+    }
+
+    /// Inserts `count` rows.
+    pub async fn create_many<C: keel_db::sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        count: usize,
+    ) -> Vec<<A::Entity as keel_db::sea_orm::EntityTrait>::Model> {
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            out.push(self.create(db).await);
+        }
+        out
+    }
+}

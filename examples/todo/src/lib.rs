@@ -99,7 +99,7 @@ pub struct ListWithTodos {
     /// The list.
     #[serde(flatten)]
     pub list: list::Model,
-    /// Its todos, oldest first.
+    /// Its todos, highest priority first, then oldest first.
     pub todos: Vec<todo::Model>,
 }
 
@@ -114,6 +114,7 @@ async fn show_list(db: Db, Path(id): Path<i32>) -> Result<Json<ListWithTodos>> {
     let list = find_list(&db, id).await?;
     let todos = list
         .find_related(todo::Entity)
+        .order_by_desc(todo::Column::Priority)
         .order_by_asc(todo::Column::Id)
         .all(&*db)
         .await?;
@@ -144,6 +145,9 @@ pub struct NewTodo {
     /// Notes.
     #[serde(default)]
     pub notes: Option<String>,
+    /// Priority (higher first), 0 when absent.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 async fn create_todo(
@@ -158,6 +162,7 @@ async fn create_todo(
         title: Set(title),
         done: Set(false),
         notes: Set(new.notes),
+        priority: Set(new.priority),
         ..Default::default()
     }
     .insert(&*db)
@@ -173,6 +178,8 @@ pub struct TodoChange {
     pub title: Option<String>,
     /// Done or not.
     pub done: Option<bool>,
+    /// New priority.
+    pub priority: Option<i32>,
 }
 
 async fn update_todo(
@@ -190,6 +197,9 @@ async fn update_todo(
     }
     if let Some(done) = change.done {
         model.done = Set(done);
+    }
+    if let Some(priority) = change.priority {
+        model.priority = Set(priority);
     }
     Ok(Json(model.update(&*db).await?))
 }

@@ -389,3 +389,157 @@ fn a_model_referencing_an_unregistered_model_is_reported() {
         .unwrap_err();
     assert!(err.contains("not a registered model"), "{err}");
 }
+
+pub mod thing {
+    use keel_db::sea_orm;
+    use sea_orm::entity::prelude::*;
+
+    /// `item` renamed to `thing`, columns unchanged.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "thing")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub name: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+#[tokio::test]
+async fn rename_table_when_unambiguous_keeps_rows() {
+    let a = Models::new().register::<base::Entity>();
+    let b = Models::new().register::<thing::Entity>();
+    let changes = diff(
+        &a.schema().expect("A"),
+        &b.schema().expect("B"),
+        &mut UnambiguousRenames,
+    )
+    .expect("diff");
+    assert_eq!(changes.ops, [Op::rename_table("item", "thing")]);
+    let m1 = initial(&a);
+    let m2 = Migration::new("0002_rename").up(changes.ops);
+    let db = TestDb::new().await;
+    migrate(&db, vec![m1.clone()]).await;
+    exec(db.conn(), SEED).await;
+    migrate(&db, vec![m1.clone(), m2.clone()]).await;
+    let fresh = TestDb::new().await;
+    migrate(&fresh, vec![initial(&b)]).await;
+    assert_eq!(live(&db).await, live(&fresh).await);
+    let kept = rows(db.url(), "SELECT id, name FROM thing ORDER BY id").await;
+    assert_eq!(values(&kept), [["1", "alpha"], ["2", "beta"]]);
+    rollback(&db, vec![m1, m2], 1).await;
+    let back = rows(db.url(), "SELECT id, name FROM item ORDER BY id").await;
+    assert_eq!(values(&back), [["1", "alpha"], ["2", "beta"]]);
+}
+
+#[test]
+fn makemigrations_writes_the_module_and_keeps_mod_rs_listing() {
+    use keel_db::commands::{MakeOutcome, makemigrations};
+    use keel_db::migrate::Migrator;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = Models::new().register::<base::Entity>();
+    let b = Models::new().register::<with_note::Entity>();
+    let first = makemigrations(
+        &Migrator::new(vec![]).expect("empty"),
+        &a,
+        dir.path(),
+        None,
+        false,
+        &mut UnambiguousRenames,
+    )
+    .expect("first");
+    let MakeOutcome::Written(path) = first else {
+        panic!("expected a file: {first:?}")
+    };
+    assert!(path.ends_with("m0001_create_item.rs"), "{}", path.display());
+    let migrator = Migrator::new(vec![initial(&a)]).expect("valid");
+    // mod.rs lists 0001_create_item; the binary was "built" with 0001_initial: refused.
+    let err = makemigrations(
+        &migrator,
+        &b,
+        dir.path(),
+        Some("add note"),
+        false,
+        &mut UnambiguousRenames,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("rebuild"), "{err}");
+    std::fs::write(
+        dir.path().join("mod.rs"),
+        keel_db::migrate::writer::mod_source(&["0001_initial".to_owned()]),
+    )
+    .expect("mod.rs");
+    let second = makemigrations(
+        &migrator,
+        &b,
+        dir.path(),
+        Some("add note"),
+        false,
+        &mut UnambiguousRenames,
+    )
+    .expect("second");
+    assert_eq!(
+        second,
+        MakeOutcome::Written(dir.path().join("m0002_add_note.rs"))
+    );
+    let text = std::fs::read_to_string(dir.path().join("m0002_add_note.rs")).expect("file");
+    assert!(
+        text.contains("Op::add_column(")
+            && text.contains(r#"Column::new("note", ColType::String(None)).nullable()"#),
+        "{text}"
+    );
+    let listing = std::fs::read_to_string(dir.path().join("mod.rs")).expect("mod.rs");
+    assert!(
+        listing.contains("mod m0001_initial;") && listing.contains("mod m0002_add_note;"),
+        "{listing}"
+    );
+    assert!(listing.contains("m0002_add_note::migration()"), "{listing}");
+    // --check: differences are an error, agreement is not.
+    let check = makemigrations(
+        &migrator,
+        &b,
+        dir.path(),
+        None,
+        true,
+        &mut UnambiguousRenames,
+    )
+    .unwrap_err();
+    assert!(check.to_string().contains("db makemigrations"), "{check}");
+    let same = makemigrations(
+        &migrator,
+        &a,
+        dir.path(),
+        None,
+        true,
+        &mut UnambiguousRenames,
+    )
+    .expect("agree");
+    assert_eq!(same, MakeOutcome::NoChanges);
+}
+
+#[test]
+fn renames_can_be_refused_by_the_policy() {
+    use keel_db::migrate::NoRenames;
+    let a = Models::new()
+        .register::<base::Entity>()
+        .schema()
+        .expect("A");
+    let b = Models::new()
+        .register::<titled::Entity>()
+        .schema()
+        .expect("B");
+    let ops = diff(&a, &b, &mut NoRenames).expect("diff").ops;
+    assert!(
+        ops.iter().any(|o| matches!(o, Op::DropColumn { .. })),
+        "{ops:?}"
+    );
+    assert!(
+        ops.iter().any(|o| matches!(o, Op::AddColumn { .. })),
+        "{ops:?}"
+    );
+}

@@ -21,6 +21,9 @@ pub struct Model {
     pub done: bool,
     /// Free-form notes.
     pub notes: Option<String>,
+    /// Higher comes first; 0 when not given.
+    #[sea_orm(default_value = 0)]
+    pub priority: i32,
 }
 
 /// A todo belongs to a list; deleting the list deletes its todos.

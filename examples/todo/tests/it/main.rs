@@ -129,7 +129,7 @@ async fn errors_are_problems() {
 
 #[tokio::test]
 async fn seeds_load_the_demo_fixture() {
-    let (db, _client) = client().await;
+    let (db, client) = client().await;
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo.json"))
         .expect("fixture");
     let loaded = todo::models::registry()
@@ -149,6 +149,28 @@ async fn seeds_load_the_demo_fixture() {
     assert_eq!(
         again,
         [("list".to_owned(), 0, 2), ("todo".to_owned(), 0, 3)]
+    );
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/more.yaml"))
+        .expect("yaml fixture");
+    let loaded = todo::models::registry()
+        .seeders()
+        .load_yaml(db.conn(), &yaml)
+        .await
+        .expect("seed yaml");
+    assert_eq!(
+        loaded,
+        [("list".to_owned(), 1, 0), ("todo".to_owned(), 1, 0)]
+    );
+    // Keys the database numbers continue after the seeded ones (Postgres sequences).
+    let res = client
+        .post("/api/lists")
+        .json(&json!({"name": "After seeds"}))
+        .await;
+    res.assert_status(201);
+    assert!(
+        res.json::<Value>()["id"].as_i64() > Some(3),
+        "{}",
+        res.text()
     );
 }
 
@@ -220,5 +242,91 @@ async fn two_processes_migrating_at_once_apply_each_migration_once() {
         status
             .iter()
             .all(|s| s.applied_at.is_some() && !s.changed())
+    );
+}
+
+/// The `db` commands as a developer runs them, against a database of the test's own.
+#[tokio::test]
+async fn db_commands_from_the_binary() {
+    let db = TestDb::new().await;
+    let run = |args: &[&str], env: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_todo"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("DATABASE_URL", db.url())
+            .env("KEEL_ENV", env)
+            .env("KEEL__LOG__LEVEL", "warn")
+            .output()
+            .expect("run todo");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let names: Vec<String> = todo::migrations::all()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let last = names.last().expect("a migration").clone();
+
+    let (ok, out) = run(&["db", "status"], "test");
+    assert!(ok && out.matches("pending").count() == names.len(), "{out}");
+    let (ok, out) = run(&["db", "migrate"], "test");
+    assert!(
+        ok && names.iter().all(|n| out.contains(&format!("Applied {n}"))),
+        "{out}"
+    );
+    let (ok, out) = run(&["db", "status"], "test");
+    assert!(
+        ok && !out.contains("pending") && out.contains("applied"),
+        "{out}"
+    );
+    let (ok, out) = run(
+        &["db", "sqlmigrate", "0001", "--backend", "postgres"],
+        "test",
+    );
+    assert!(ok && out.contains(r#"CREATE TABLE "list""#), "{out}");
+    let (ok, out) = run(&["db", "seed", "fixtures/demo.json"], "test");
+    assert!(ok && out.contains("list: 2 inserted"), "{out}");
+    let (ok, out) = run(&["db", "rollback"], "test");
+    assert!(ok && out.contains(&format!("Rolled back {last}")), "{out}");
+    let (ok, out) = run(&["db", "reset"], "production");
+    assert!(!ok && out.contains("refused in production"), "{out}");
+    let (ok, out) = run(&["db", "reset"], "test");
+    assert!(
+        ok && out.contains(&format!("Applied {} migration(s)", names.len())),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn factories_make_distinct_rows() {
+    use keel::db::sea_orm::Set;
+    use keel_test::db::Factory;
+    use todo::models::{list, todo as item};
+
+    let db = TestDb::migrated(todo::migrations::all()).await;
+    let lists = Factory::new(|n| list::ActiveModel {
+        name: Set(format!("List {n}")),
+        ..Default::default()
+    });
+    let made = lists.create_many(db.conn(), 3).await;
+    assert_eq!(
+        made.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["List 1", "List 2", "List 3"]
+    );
+    let list_id = made[0].id;
+    let todos = Factory::new(move |n| item::ActiveModel {
+        list_id: Set(list_id),
+        title: Set(format!("Task {n}")),
+        done: Set(n % 2 == 0),
+        ..Default::default()
+    });
+    let t = todos.create(db.conn()).await;
+    assert_eq!(
+        (t.title.as_str(), t.done, t.list_id),
+        ("Task 1", false, list_id)
     );
 }
