@@ -15,12 +15,14 @@
 //! | [`routing`] | introspectable router, named routes, `url_for` |
 //! | [`state`] | `AppState`, `Extensions`, `Dep<T>` extractor |
 //! | [`check`] | system and deploy checks |
+//! | [`session`] | the `SessionStore` trait, `MemoryStore` |
 
 pub mod app;
 pub mod check;
 pub mod config;
 pub mod error;
 pub mod routing;
+pub mod session;
 pub mod settings;
 pub mod state;
 

@@ -135,7 +135,12 @@ async fn run(
     models: &Models,
     migrations: MigrationsFn,
 ) -> keel_core::Result<()> {
-    let migrator = Migrator::new(migrations()).map_err(migrate_err)?;
+    // Keel's own tables (sessions) are migrated with the app's, first; makemigrations
+    // only ever compares the app's migrations with the app's models.
+    let mut everything = crate::sessions::migrations();
+    everything.extend(migrations());
+    let migrator = Migrator::new(everything).map_err(migrate_err)?;
+    let app_migrator = Migrator::new(migrations()).map_err(migrate_err)?;
     let Some((name, sub)) = args.subcommand() else {
         return Err(Error::config("missing db subcommand"));
     };
@@ -214,7 +219,7 @@ async fn run(
                 Box::new(UnambiguousRenames)
             };
             makemigrations(
-                &migrator,
+                &app_migrator,
                 models,
                 &dir,
                 sub.get_one::<String>("name").map(String::as_str),

@@ -19,6 +19,7 @@
 //! | [`migrate`] | schema model, `Migrator`, the autodetector, the file writer |
 //! | [`seed`] | JSON fixtures loaded into entities, idempotent by primary key |
 //! | [`error`] | `DbErr` → 404 / 409 / 503, never the SQL |
+//! | [`sessions`] | `[session] store = "database"`: sessions in the app's database |
 //!
 //! ## Configuration
 //!
@@ -32,6 +33,7 @@ pub mod migrate;
 pub mod paginate;
 pub mod pool;
 pub mod seed;
+pub mod sessions;
 pub mod settings;
 
 use std::collections::BTreeMap;
@@ -165,11 +167,14 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
             models: models.clone(),
             migrations,
         });
+        let session_store = sessions::DbSessionStore::new();
+        keel_core::session::register_store(app, "database", Arc::new(session_store.clone()));
         let pool_settings = settings.clone();
         app.provide_with(move |_config| async move {
             let db = pool::connect(&pool_settings, &url).await.map_err(|e| {
                 Error::unavailable(format!("cannot open the database: {e}"), None).with_source(e)
             })?;
+            session_store.set_pool(db.clone());
             Ok(Db(db))
         });
         app.readiness_check("database", |state: AppState| async move {

@@ -24,12 +24,14 @@ use keel_core::config::ConfigProblem;
 use keel_core::routing::{Router, get};
 use keel_core::{App, AppState, BuiltApp, Error, Result, StartedApp};
 
+pub mod csrf;
 pub mod extract;
 pub mod logging;
 pub mod middleware;
 pub mod observability;
 pub mod problem;
 pub mod serve;
+pub mod session;
 pub mod settings;
 pub mod statics;
 

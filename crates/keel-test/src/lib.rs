@@ -22,6 +22,7 @@
 
 #[cfg(feature = "db")]
 pub mod db;
+pub mod sessions;
 
 use std::fmt;
 use std::future::{Future, IntoFuture};

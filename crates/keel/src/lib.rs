@@ -30,6 +30,7 @@
 //! | Server: HTTP/1.1 pipelining, h2c, TLS (`tls` feature), graceful shutdown | [`serve`] |
 //! | `/_health`, `/_ready`, `/metrics` | [`observability`] |
 //! | Static files | [`statics`] |
+//! | Sessions (cookie, memory, database stores), flash messages, CSRF protection | [`session`], [`csrf`] |
 //! | Data: SeaORM models, pool, `Db`, pagination, migrations, makemigrations (features `sqlite` (default), `postgres`, `mysql`) | `db` |
 //!
 //! Everything is axum underneath: `keel::routing::Router` builds an `axum::Router`,
@@ -43,8 +44,8 @@ pub use keel_core::{
 pub use keel_http::extract::{Form, Json, Path, Query};
 pub use keel_http::middleware::RequestId;
 pub use keel_http::{
-    extract, logging, middleware, observability, plugin as http_plugin, problem, serve, start,
-    statics,
+    csrf, extract, logging, middleware, observability, plugin as http_plugin, problem, serve,
+    session, start, statics,
 };
 
 /// Routing: Keel's introspectable router over axum, and the method functions.

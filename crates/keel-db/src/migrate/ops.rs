@@ -441,7 +441,7 @@ pub struct Migration {
 }
 
 impl Migration {
-    /// A migration called `name` (`0001_initial`). Names sort in application order.
+    /// A migration called `name` (`0001_initial`); names are unique in an app.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),

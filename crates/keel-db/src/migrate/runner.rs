@@ -82,15 +82,15 @@ pub struct Migrator {
 }
 
 impl Migrator {
-    /// A migrator for `migrations` (oldest first). Refuses duplicate or unsorted names,
-    /// and migrations that do not replay cleanly.
+    /// A migrator for `migrations`, applied in the order listed. Refuses duplicate
+    /// names and migrations that do not replay cleanly.
     pub fn new(migrations: Vec<Migration>) -> Result<Self> {
-        for pair in migrations.windows(2) {
-            if pair[0].name() >= pair[1].name() {
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &migrations {
+            if !seen.insert(m.name()) {
                 return Err(MigrateError(format!(
-                    "migrations must be listed in name order without duplicates: `{}` comes before `{}`",
-                    pair[0].name(),
-                    pair[1].name()
+                    "migration `{}` is listed twice",
+                    m.name()
                 )));
             }
         }
@@ -159,7 +159,6 @@ impl Migrator {
                 });
             }
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 

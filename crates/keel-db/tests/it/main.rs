@@ -9,4 +9,5 @@ mod app;
 mod entities;
 mod makemigrations;
 mod runner;
+mod sessions;
 mod support;

@@ -125,14 +125,14 @@ fn sqlmigrate_renders_each_backend() {
 }
 
 #[test]
-fn unsorted_or_broken_migrations_are_refused() {
+fn duplicate_or_broken_migrations_are_refused() {
     let mut ms = chain(2);
-    ms.reverse();
+    ms.push(ms[0].clone());
     assert!(
         Migrator::new(ms)
             .unwrap_err()
             .to_string()
-            .contains("name order")
+            .contains("listed twice")
     );
     let broken = vec![
         Migration::new("0001_x").up([Op::drop_column("nope", Column::new("a", ColType::Text))]),

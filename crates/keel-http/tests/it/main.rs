@@ -10,6 +10,7 @@ mod errors;
 mod middleware;
 mod observability;
 mod server;
+mod sessions;
 mod standalone;
 mod statics;
 mod support;

@@ -8,6 +8,13 @@ use keel_test::TestClient;
 use keel_test::db::TestDb;
 use serde_json::{Value, json};
 
+/// What `db migrate` applies: Keel's own tables (sessions) first, then the app's.
+fn everything() -> Vec<keel::db::migrate::Migration> {
+    let mut all = keel::db::sessions::migrations();
+    all.extend(todo::migrations::all());
+    all
+}
+
 async fn client() -> (TestDb, TestClient) {
     let db = TestDb::migrated(todo::migrations::all()).await;
     let client = TestClient::new(todo::app().set("database.url", db.url())).await;
@@ -229,11 +236,11 @@ async fn two_processes_migrating_at_once_apply_each_migration_once() {
         .sum();
     assert_eq!(
         applied,
-        todo::migrations::all().len(),
+        everything().len(),
         "each migration applied by exactly one process"
     );
     let conn = Migrator::connect(db.url()).await.expect("connect");
-    let status = Migrator::new(todo::migrations::all())
+    let status = Migrator::new(everything())
         .expect("valid")
         .status(&conn)
         .await
@@ -265,10 +272,7 @@ async fn db_commands_from_the_binary() {
         );
         (out.status.success(), text)
     };
-    let names: Vec<String> = todo::migrations::all()
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
+    let names: Vec<String> = everything().iter().map(|m| m.name().to_owned()).collect();
     let last = names.last().expect("a migration").clone();
 
     let (ok, out) = run(&["db", "status"], "test");
