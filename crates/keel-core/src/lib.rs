@@ -16,6 +16,7 @@
 //! | [`state`] | `AppState`, `Extensions`, `Dep<T>` extractor |
 //! | [`check`] | system and deploy checks |
 //! | [`session`] | the `SessionStore` trait, `MemoryStore` |
+//! | [`template`] | hooks templates use: per-request values, asset URLs |
 
 pub mod app;
 pub mod check;
@@ -25,6 +26,7 @@ pub mod routing;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod template;
 
 pub use app::{App, BuiltApp, StartedApp, layer_order};
 pub use config::{Config, ConfigError, Environment};

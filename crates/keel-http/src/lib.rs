@@ -143,9 +143,16 @@ pub fn plugin(app: &mut App) {
                 ))
                 .unwrap_or(http::HeaderValue::from_static("no-cache"))
             };
-            app.add_routes(
-                Router::new().nest_service(&statics.url, statics::StaticFiles::new(source, cache)),
-            );
+            app.extensions()
+                .insert(keel_core::template::SharedAssetUrls(Arc::new(
+                    statics::VersionedUrls {
+                        prefix: statics.url.clone(),
+                        source: Arc::clone(&source),
+                    },
+                )));
+            let files = statics::StaticFiles::new(source, cache)
+                .immutable_when_versioned(environment != keel_core::Environment::Development);
+            app.add_routes(Router::new().nest_service(&statics.url, files));
         }
     });
 

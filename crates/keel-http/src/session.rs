@@ -481,6 +481,21 @@ pub fn plugin(app: &mut App) {
         register_store(app, "memory", Arc::new(MemoryStore::new()));
     }
     crate::csrf::install(app);
+    // Pages rendered by templates get the CSRF token and the flash messages.
+    keel_core::template::add_template_context(app, |parts| {
+        let mut values = serde_json::Map::new();
+        if let Some(session) = parts.extensions.get::<Session>() {
+            values.insert(
+                "__keel_csrf".into(),
+                serde_json::Value::String(crate::csrf::token(session)),
+            );
+            values.insert(
+                "messages".into(),
+                serde_json::to_value(session.take_messages()).unwrap_or_default(),
+            );
+        }
+        values
+    });
     // Other plugins may register their store after this one: resolve it at the end.
     app.add_plugin(move |app: &mut App| {
         let backend = if settings.store == "cookie" {

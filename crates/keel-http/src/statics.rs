@@ -51,6 +51,18 @@ pub struct Asset {
 pub trait AssetSource: Send + Sync + 'static {
     /// The asset at the relative, already validated `path` (`css/site.css`).
     fn get(&self, path: &str) -> BoxFuture<'_, Option<Asset>>;
+
+    /// A short content hash of `path`, for versioned URLs (`?v=…`); `None` if the
+    /// source cannot tell without reading asynchronously or the file is missing.
+    fn version(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
+}
+
+/// The version token of an ETag: its first 12 hex digits.
+fn version_of_etag(etag: &str) -> String {
+    etag.trim_matches('"').chars().take(12).collect()
 }
 
 fn content_type_for(path: &str) -> String {
@@ -108,6 +120,12 @@ impl AssetSource for DirSource {
             })
         })
     }
+
+    fn version(&self, path: &str) -> Option<String> {
+        let path = safe_path(&format!("/{path}"))?;
+        let bytes = std::fs::read(self.root.join(path)).ok()?;
+        Some(version_of_etag(&etag_of(&bytes)))
+    }
 }
 
 /// Assets embedded with rust-embed.
@@ -145,6 +163,29 @@ impl<E: rust_embed::RustEmbed + 'static> AssetSource for EmbeddedSource<E> {
         });
         Box::pin(std::future::ready(asset))
     }
+
+    fn version(&self, path: &str) -> Option<String> {
+        let file = E::get(path)?;
+        let hash = file.metadata.sha256_hash();
+        Some(hash[..6].iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// Versioned asset URLs for templates (`static("site.css")`).
+pub(crate) struct VersionedUrls {
+    pub(crate) prefix: String,
+    pub(crate) source: Arc<dyn AssetSource>,
+}
+
+impl keel_core::template::AssetUrls for VersionedUrls {
+    fn url(&self, path: &str) -> String {
+        let path = path.trim_start_matches('/');
+        let base = format!("{}/{path}", self.prefix.trim_end_matches('/'));
+        match self.source.version(path) {
+            Some(v) => format!("{base}?v={v}"),
+            None => base,
+        }
+    }
 }
 
 /// The source chosen by [`embed`], picked up by the HTTP plugin.
@@ -170,6 +211,7 @@ pub fn embed<E: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + Se
 pub struct StaticFiles {
     source: Arc<dyn AssetSource>,
     cache_control: HeaderValue,
+    immutable: bool,
 }
 
 impl std::fmt::Debug for StaticFiles {
@@ -186,7 +228,16 @@ impl StaticFiles {
         Self {
             source,
             cache_control,
+            immutable: false,
         }
+    }
+
+    /// Answers URLs that carry the content's version (`?v=…`, as templates'
+    /// `static()` builds them) with `Cache-Control: immutable` for a year.
+    #[must_use]
+    pub fn immutable_when_versioned(mut self, on: bool) -> Self {
+        self.immutable = on;
+        self
     }
 }
 
@@ -274,8 +325,19 @@ impl tower_service::Service<Request> for StaticFiles {
             if let Some(etag) = etag {
                 res.headers_mut().insert(header::ETAG, etag);
             }
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, this.cache_control.clone());
+            // A URL that names the content's version never changes meaning: cache it
+            // for good (outside development, where `immutable` would hide edits).
+            let versioned = this.immutable
+                && req.uri().query().is_some_and(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .any(|(k, v)| k == "v" && v == version_of_etag(&asset.etag))
+                });
+            let cache = if versioned {
+                HeaderValue::from_static("public, max-age=31536000, immutable")
+            } else {
+                this.cache_control.clone()
+            };
+            res.headers_mut().insert(header::CACHE_CONTROL, cache);
             Ok(res)
         })
     }

@@ -31,6 +31,7 @@
 //! | `/_health`, `/_ready`, `/metrics` | [`observability`] |
 //! | Static files | [`statics`] |
 //! | Sessions (cookie, memory, database stores), flash messages, CSRF protection | [`session`], [`csrf`] |
+//! | Templates (minijinja): autoreload in development, embedded in release | [`view`] |
 //! | Data: SeaORM models, pool, `Db`, pagination, migrations, makemigrations (features `sqlite` (default), `postgres`, `mysql`) | `db` |
 //!
 //! Everything is axum underneath: `keel::routing::Router` builds an `axum::Router`,
@@ -61,6 +62,33 @@ pub use keel_http::statics::rust_embed_reexport as rust_embed;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod db {
     pub use keel_db::*;
+}
+
+/// Server-rendered pages: minijinja templates, the [`view::View`] response, and the
+/// `url_for` / `static` / `csrf_field` / `messages` globals.
+pub mod view {
+    pub use keel_view::{View, ViewSettings, rust_embed, view};
+
+    /// The views plugin for the templates embedded as `T`, with sessions and CSRF
+    /// protection (templates' `csrf_field()` and `messages` need them). The example needs
+    /// a `templates/` folder beside `Cargo.toml`, so it is not compiled here; the
+    /// keel-view tests build the same thing.
+    ///
+    /// ```ignore
+    /// #[derive(keel::view::rust_embed::RustEmbed)]
+    /// #[folder = "templates/"]
+    /// #[crate_path = "keel::view::rust_embed"]
+    /// struct Templates;
+    ///
+    /// let app = keel::App::new("site").plugin(keel::view::plugin::<Templates>());
+    /// ```
+    pub fn plugin<T: rust_embed::RustEmbed + 'static>()
+    -> impl FnOnce(&mut keel_core::App) + Send + 'static {
+        |app: &mut keel_core::App| {
+            keel_http::session::plugin(app);
+            keel_view::plugin::<T>()(app);
+        }
+    }
 }
 
 /// axum, re-exported so that apps use the same version as Keel.

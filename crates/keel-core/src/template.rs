@@ -1,0 +1,57 @@
+//! What the template engine needs from other plugins, as plain hooks: values every
+//! rendered page gets from the current request (the CSRF token, flash messages), and
+//! the URLs of static assets. The view crate reads them; the HTTP crate provides them;
+//! neither depends on the other.
+
+use std::sync::Arc;
+
+use http::request::Parts;
+
+use crate::app::App;
+
+/// Computes template values from the request a page is rendered for.
+pub type ContextFn =
+    Arc<dyn Fn(&Parts) -> serde_json::Map<String, serde_json::Value> + Send + Sync + 'static>;
+
+/// Every registered [`ContextFn`], in registration order.
+#[derive(Clone, Default)]
+pub struct TemplateContexts(pub Vec<ContextFn>);
+
+impl std::fmt::Debug for TemplateContexts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplateContexts")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
+
+/// Adds values to every rendered page (`f` runs once per render).
+pub fn add_template_context(
+    app: &mut App,
+    f: impl Fn(&Parts) -> serde_json::Map<String, serde_json::Value> + Send + Sync + 'static,
+) {
+    let mut all = app
+        .extensions()
+        .get::<TemplateContexts>()
+        .cloned()
+        .unwrap_or_default();
+    all.0.push(Arc::new(f));
+    app.extensions().insert(all);
+}
+
+/// Builds the public URL of a static asset, with a content version so that it can be
+/// cached for good.
+pub trait AssetUrls: Send + Sync + 'static {
+    /// The URL of `path` (`css/site.css` → `/static/css/site.css?v=3f2a…`).
+    fn url(&self, path: &str) -> String;
+}
+
+/// The app's [`AssetUrls`], when static files are served.
+#[derive(Clone)]
+pub struct SharedAssetUrls(pub Arc<dyn AssetUrls>);
+
+impl std::fmt::Debug for SharedAssetUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedAssetUrls")
+    }
+}

@@ -1,0 +1,376 @@
+//! # keel-view
+//!
+//! Server-rendered pages with [minijinja](https://docs.rs/minijinja) (Jinja2 syntax):
+//! HTML auto-escaped, inheritance and includes, templates read from disk and reloaded on
+//! change in development, embedded in the binary in release builds.
+//!
+//! (The example needs a `templates/` folder beside `Cargo.toml`; `tests/it` builds the
+//! same thing.)
+//!
+//! ```ignore
+//! use keel_core::{App, Router, routing::get};
+//! use keel_view::{View, view};
+//!
+//! #[derive(rust_embed::RustEmbed)]
+//! #[folder = "templates/"]
+//! struct Templates;
+//!
+//! async fn home() -> View {
+//!     view("home.html", serde_json::json!({ "title": "Hello" }))
+//! }
+//!
+//! let app = App::new("site")
+//!     .plugin(keel_view::plugin::<Templates>())
+//!     .routes(Router::new().route("/", get(home).name("home")));
+//! ```
+//!
+//! Every template sees:
+//!
+//! | global | what |
+//! |---|---|
+//! | `url_for(name, **params)` | the path of a named route |
+//! | `static(path)` | the URL of a static file with its content version (`?v=…`), cacheable for good |
+//! | `csrf_token()`, `csrf_field()` | the session's CSRF token, and a hidden `_csrf` input |
+//! | `messages` | the flash messages (taken: shown once) |
+//! | `request` | `path`, `query`, `method` of the current request |
+//! | `config` | the config values listed in `views.expose` |
+//!
+//! A handler returns [`View`]; the view layer renders it with the request at hand. A
+//! template error shows the template name, line and source in development and a
+//! generic error page in production (the details are logged).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use keel_core::template::{SharedAssetUrls, TemplateContexts};
+use keel_core::{App, AppState, Environment, Error, layer_order};
+use minijinja::value::Kwargs;
+use minijinja::{AutoEscape, Environment as Jinja, State as JinjaState, Value};
+use serde::{Deserialize, Serialize};
+
+/// rust-embed, for `#[derive(RustEmbed)]` on the templates folder.
+pub use rust_embed;
+
+/// The `[views]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ViewSettings {
+    /// The templates folder read in development (relative to the working directory).
+    pub dir: String,
+    /// Read templates from `dir` and reload them when they change. Unset: on in
+    /// development when `dir` exists.
+    pub autoreload: Option<bool>,
+    /// Config keys templates may read as `config.<key>` (`["app.name", "blog.title"]`).
+    pub expose: Vec<String>,
+}
+
+impl Default for ViewSettings {
+    fn default() -> Self {
+        Self {
+            dir: "templates".into(),
+            autoreload: None,
+            expose: Vec::new(),
+        }
+    }
+}
+
+/// A page to render: a template name and its context. Return it from a handler.
+#[derive(Debug, Clone)]
+pub struct View {
+    name: String,
+    context: Value,
+    status: StatusCode,
+}
+
+/// A page rendered from template `name` with `context` (anything `Serialize`).
+pub fn view(name: impl Into<String>, context: impl Serialize) -> View {
+    View {
+        name: name.into(),
+        context: Value::from(minijinja::value::Serde(&context)),
+        status: StatusCode::OK,
+    }
+}
+
+impl View {
+    /// Answers with `status` instead of 200 (a form re-rendered with errors: 422).
+    #[must_use]
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+/// Marker the view layer looks for on a response.
+#[derive(Clone)]
+struct Pending(Arc<View>);
+
+impl IntoResponse for View {
+    fn into_response(self) -> Response {
+        let mut res = Response::new(axum::body::Body::empty());
+        *res.status_mut() = self.status;
+        res.extensions_mut().insert(Pending(Arc::new(self)));
+        res
+    }
+}
+
+/// The template environment and what rendering needs.
+struct Views {
+    env: Jinja<'static>,
+    debug: bool,
+    config: Value,
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn error_page(views: &Views, name: &str, err: &minijinja::Error) -> Response {
+    tracing::error!(target: "keel::view", template = name, error = %err, detail = %err.display_debug_info(), "template failed to render");
+    if !views.debug {
+        return Error::internal_msg(format!("template {name} failed to render")).into_response();
+    }
+    let mut chain = String::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = cause {
+        chain.push_str(&escape_html(&e.to_string()));
+        chain.push('\n');
+        cause = e.source();
+    }
+    let at = match (err.name(), err.line()) {
+        (Some(t), Some(l)) => format!("{t}, line {l}"),
+        (Some(t), None) => t.to_owned(),
+        _ => name.to_owned(),
+    };
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Template error</title>\
+         <style>body{{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:60rem}}pre{{background:#f6f6f6;padding:1rem;overflow:auto}}</style>\
+         </head><body><h1>Template error in {}</h1><pre>{}</pre><pre>{}</pre>\
+         <p>This page is shown in development only.</p></body></html>",
+        escape_html(&at),
+        chain,
+        escape_html(&err.display_debug_info().to_string())
+    );
+    let mut res = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}
+
+#[derive(Clone)]
+struct Layer {
+    views: Arc<Views>,
+    contexts: TemplateContexts,
+}
+
+async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let snapshot = parts.clone();
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let Some(Pending(page)) = response.extensions().get::<Pending>().cloned() else {
+        return response;
+    };
+    let mut extra = serde_json::Map::new();
+    for f in &layer.contexts.0 {
+        extra.extend(f(&snapshot));
+    }
+    let request = minijinja::context! {
+        path => snapshot.uri.path(),
+        query => snapshot.uri.query().unwrap_or_default(),
+        method => snapshot.method.as_str(),
+    };
+    // The handler's values win over the request globals of the same name.
+    let ctx = minijinja::value::merge_maps([
+        page.context.clone(),
+        Value::from(minijinja::value::Serde(&extra)),
+        minijinja::context! { request => request, config => layer.views.config.clone() },
+    ]);
+    let rendered = layer
+        .views
+        .env
+        .get_template(&page.name)
+        .and_then(|t| t.render(ctx));
+    match rendered {
+        Ok(html) => {
+            let (mut head, _) = response.into_parts();
+            head.extensions.remove::<Pending>();
+            head.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            head.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(head, axum::body::Body::from(html))
+        }
+        Err(e) => error_page(&layer.views, &page.name, &e),
+    }
+}
+
+/// A URL for an attribute or text: HTML-escaped, but `/` left readable.
+fn safe_url(url: &str) -> Value {
+    Value::from_safe_string(escape_html(url))
+}
+
+fn url_for(
+    state: &AppState,
+) -> impl Fn(String, Kwargs) -> Result<Value, minijinja::Error> + Send + Sync + 'static {
+    let urls = state.urls().clone();
+    move |name: String, params: Kwargs| {
+        let pairs: Vec<(String, String)> = params
+            .args()
+            .map(|k| {
+                let v: Value = params.get(k).unwrap_or_default();
+                (k.to_owned(), v.to_string())
+            })
+            .collect();
+        urls.url_for(
+            &name,
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .map(|u| safe_url(&u))
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
+    }
+}
+
+fn csrf_token(state: &JinjaState<'_, '_>) -> Result<String, minijinja::Error> {
+    state
+        .lookup("__keel_csrf")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                "csrf_token() needs sessions (keel::session::plugin) and a request",
+            )
+        })
+}
+
+fn exposed_config(state: &AppState, keys: &[String]) -> Value {
+    let mut out: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for key in keys {
+        if let Ok(Some(v)) = state.config().get::<serde_json::Value>(key) {
+            // `app.name` becomes config.app.name.
+            let mut parts = key.split('.').rev();
+            let mut value = v;
+            let Some(last) = parts.next() else { continue };
+            let mut nested = serde_json::Map::new();
+            nested.insert(last.to_owned(), value);
+            value = serde_json::Value::Object(nested);
+            for p in parts {
+                let mut m = serde_json::Map::new();
+                m.insert(p.to_owned(), value);
+                value = serde_json::Value::Object(m);
+            }
+            if let serde_json::Value::Object(m) = value {
+                for (k, v) in m {
+                    merge(out.entry(k).or_insert(serde_json::Value::Null), v);
+                }
+            }
+        }
+    }
+    Value::from(minijinja::value::Serde(&out))
+}
+
+fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
+    match (into, from) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// The views plugin for templates embedded as `T` (a `RustEmbed` of the templates
+/// folder). `csrf_token()` and `messages` need sessions: `keel::view::plugin` installs
+/// both.
+pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + Send + 'static {
+    |app: &mut App| {
+        if !app.mark_installed("keel-view") {
+            return;
+        }
+        let settings: ViewSettings = app.section("views");
+        let environment = app.config().environment();
+        let debug = app
+            .config()
+            .section::<keel_core::AppSettings>("app")
+            .unwrap_or_default()
+            .debug(environment);
+        let from_disk = settings
+            .autoreload
+            .unwrap_or(environment == Environment::Development)
+            && std::path::Path::new(&settings.dir).is_dir();
+        app.wrap_router(
+            layer_order::SESSION - 50,
+            move |router, state: &AppState| {
+                let mut env = Jinja::new();
+                if from_disk {
+                    env.set_loader(minijinja::path_loader(settings.dir.clone()));
+                    env.set_auto_reload(true);
+                } else {
+                    env.set_loader(|name: &str| {
+                        Ok(T::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned()))
+                    });
+                    env.set_auto_reload(false);
+                }
+                env.set_auto_escape_callback(|name| {
+                    if [".html", ".htm", ".xml", ".svg"]
+                        .iter()
+                        .any(|e| name.ends_with(e))
+                    {
+                        AutoEscape::Html
+                    } else {
+                        AutoEscape::None
+                    }
+                });
+                env.set_debug(debug);
+                env.add_function("url_for", url_for(state));
+                let assets = state.get::<SharedAssetUrls>().cloned();
+                env.add_function("static", move |path: String| -> Value {
+                    safe_url(&match &assets {
+                        Some(a) => a.0.url(&path),
+                        None => format!("/static/{}", path.trim_start_matches('/')),
+                    })
+                });
+                env.add_function("csrf_token", csrf_token);
+                env.add_function("csrf_field", |state: &JinjaState<'_, '_>| {
+                    csrf_token(state).map(|t| {
+                        Value::from_safe_string(format!(
+                            "<input type=\"hidden\" name=\"_csrf\" value=\"{}\">",
+                            escape_html(&t)
+                        ))
+                    })
+                });
+                let views = Arc::new(Views {
+                    env,
+                    debug,
+                    config: exposed_config(state, &settings.expose),
+                });
+                let layer = Layer {
+                    views: Arc::clone(&views),
+                    contexts: state.get::<TemplateContexts>().cloned().unwrap_or_default(),
+                };
+                router.layer(axum::middleware::from_fn_with_state(layer, view_middleware))
+            },
+        );
+    }
+}
