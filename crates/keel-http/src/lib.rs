@@ -26,6 +26,10 @@ use keel_core::{App, AppState, BuiltApp, Error, Result, StartedApp};
 
 pub mod csrf;
 pub mod extract;
+pub mod form;
+
+/// garde, re-exported for `#[derive(Validate)]`.
+pub use garde;
 pub mod logging;
 pub mod middleware;
 pub mod observability;
@@ -155,6 +159,17 @@ pub fn plugin(app: &mut App) {
             app.add_routes(Router::new().nest_service(&statics.url, files));
         }
     });
+
+    // Uploaded files (keel::form::UploadForm) are served back from `uploads.dir`.
+    let uploads: form::UploadSettings = app.section("uploads");
+    if !uploads.url.is_empty() {
+        let media = statics::StaticFiles::new(
+            Arc::new(statics::DirSource::new(uploads.dir.clone())),
+            http::HeaderValue::from_static("public, max-age=3600"),
+        );
+        app.add_routes(Router::new().nest_service(&uploads.url, media));
+    }
+    app.extensions().insert(uploads);
 
     let stack = StackSettings {
         server,

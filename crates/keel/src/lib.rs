@@ -31,6 +31,7 @@
 //! | `/_health`, `/_ready`, `/metrics` | [`observability`] |
 //! | Static files | [`statics`] |
 //! | Sessions (cookie, memory, database stores), flash messages, CSRF protection | [`session`], [`csrf`] |
+//! | Forms validated with garde, re-rendered with values and errors; uploads streamed to disk | [`form`] |
 //! | Templates (minijinja): autoreload in development, embedded in release | [`view`] |
 //! | Data: SeaORM models, pool, `Db`, pagination, migrations, makemigrations (features `sqlite` (default), `postgres`, `mysql`) | `db` |
 //!
@@ -45,7 +46,7 @@ pub use keel_core::{
 pub use keel_http::extract::{Form, Json, Path, Query};
 pub use keel_http::middleware::RequestId;
 pub use keel_http::{
-    csrf, extract, logging, middleware, observability, plugin as http_plugin, problem, serve,
+    csrf, extract, form, logging, middleware, observability, plugin as http_plugin, problem, serve,
     session, start, statics,
 };
 
@@ -90,6 +91,9 @@ pub mod view {
         }
     }
 }
+
+/// garde, for `#[derive(garde::Validate)]` on form and JSON types.
+pub use keel_http::garde;
 
 /// axum, re-exported so that apps use the same version as Keel.
 pub use axum;

@@ -7,6 +7,7 @@
 )]
 
 mod errors;
+mod forms;
 mod middleware;
 mod observability;
 mod server;
