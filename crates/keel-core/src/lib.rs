@@ -15,6 +15,7 @@
 //! | [`routing`] | introspectable router, named routes, `url_for` |
 //! | [`state`] | `AppState`, `Extensions`, `Dep<T>` extractor |
 //! | [`check`] | system and deploy checks |
+//! | [`mail`] | the `Mailer` trait and `Email` |
 //! | [`session`] | the `SessionStore` trait, `MemoryStore` |
 //! | [`template`] | hooks templates use: per-request values, asset URLs |
 
@@ -22,6 +23,7 @@ pub mod app;
 pub mod check;
 pub mod config;
 pub mod error;
+pub mod mail;
 pub mod routing;
 pub mod session;
 pub mod settings;

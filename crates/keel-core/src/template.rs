@@ -55,3 +55,23 @@ impl std::fmt::Debug for SharedAssetUrls {
         f.write_str("SharedAssetUrls")
     }
 }
+
+/// Renders a named template outside a request (mail bodies).
+pub trait Renderer: Send + Sync + 'static {
+    /// Renders `template` with `context`; `Ok(None)` when no such template exists.
+    fn render(
+        &self,
+        template: &str,
+        context: &serde_json::Value,
+    ) -> Result<Option<String>, crate::Error>;
+}
+
+/// The app's [`Renderer`], once the views are set up (filled when the app starts).
+#[derive(Clone, Default)]
+pub struct SharedTemplates(pub Arc<std::sync::OnceLock<Arc<dyn Renderer>>>);
+
+impl std::fmt::Debug for SharedTemplates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedTemplates")
+    }
+}

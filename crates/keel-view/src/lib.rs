@@ -46,7 +46,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
-use keel_core::template::{SharedAssetUrls, TemplateContexts};
+use keel_core::template::{Renderer, SharedAssetUrls, SharedTemplates, TemplateContexts};
 use keel_core::{App, AppState, Environment, Error, layer_order};
 use minijinja::value::Kwargs;
 use minijinja::{AutoEscape, Environment as Jinja, State as JinjaState, Value};
@@ -171,6 +171,23 @@ fn error_page(views: &Views, name: &str, err: &minijinja::Error) -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     res
+}
+
+impl Renderer for Views {
+    fn render(&self, template: &str, context: &serde_json::Value) -> Result<Option<String>, Error> {
+        let tpl = match self.env.get_template(template) {
+            Ok(t) => t,
+            Err(e) if e.kind() == minijinja::ErrorKind::TemplateNotFound => return Ok(None),
+            Err(e) => return Err(Error::internal_msg(format!("template {template}: {e}"))),
+        };
+        let ctx = minijinja::value::merge_maps([
+            Value::from(minijinja::value::Serde(context)),
+            minijinja::context! { config => self.config.clone() },
+        ]);
+        tpl.render(ctx)
+            .map(Some)
+            .map_err(|e| Error::internal_msg(format!("template {template}: {e}")))
+    }
 }
 
 #[derive(Clone)]
@@ -315,6 +332,8 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
             .section::<keel_core::AppSettings>("app")
             .unwrap_or_default()
             .debug(environment);
+        let shared = SharedTemplates::default();
+        app.extensions().insert(shared.clone());
         let from_disk = settings
             .autoreload
             .unwrap_or(environment == Environment::Development)
@@ -365,6 +384,7 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
                     debug,
                     config: exposed_config(state, &settings.expose),
                 });
+                let _ = shared.0.set(Arc::clone(&views) as Arc<dyn Renderer>);
                 let layer = Layer {
                     views: Arc::clone(&views),
                     contexts: state.get::<TemplateContexts>().cloned().unwrap_or_default(),

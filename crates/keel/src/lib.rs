@@ -32,6 +32,7 @@
 //! | Static files | [`statics`] |
 //! | Sessions (cookie, memory, database stores), flash messages, CSRF protection | [`session`], [`csrf`] |
 //! | Forms validated with garde, re-rendered with values and errors; uploads streamed to disk | [`form`] |
+//! | Mail: SMTP (`smtp` feature), console, file, memory; sent off the request path | [`mail`] |
 //! | Templates (minijinja): autoreload in development, embedded in release | [`view`] |
 //! | Data: SeaORM models, pool, `Db`, pagination, migrations, makemigrations (features `sqlite` (default), `postgres`, `mysql`) | `db` |
 //!
@@ -90,6 +91,13 @@ pub mod view {
             keel_view::plugin::<T>()(app);
         }
     }
+}
+
+/// Email: the `Mail` extractor, console / file / memory backends, SMTP with the
+/// `smtp` feature, templated messages.
+pub mod mail {
+    pub use keel_core::mail::{Email, Mailer};
+    pub use keel_mail::*;
 }
 
 /// garde, for `#[derive(garde::Validate)]` on form and JSON types.
