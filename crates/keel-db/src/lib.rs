@@ -170,10 +170,31 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
         let session_store = sessions::DbSessionStore::new();
         keel_core::session::register_store(app, "database", Arc::new(session_store.clone()));
         let pool_settings = settings.clone();
+        let seeders = models.seeders().clone();
         app.provide_with(move |_config| async move {
+            if pool_settings.auto_migrate {
+                auto_migrate(&url, migrations).await?;
+            }
             let db = pool::connect(&pool_settings, &url).await.map_err(|e| {
                 Error::unavailable(format!("cannot open the database: {e}"), None).with_source(e)
             })?;
+            for file in &pool_settings.auto_seed {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    Error::config(format!("database.auto_seed: cannot read {}: {e}", file.display()))
+                })?;
+                let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml");
+                let loaded = if yaml {
+                    seeders.load_yaml(&db, &text).await
+                } else {
+                    seeders.load(&db, &text).await
+                }
+                .map_err(|e| Error::config(format!("database.auto_seed: {}: {e}", file.display())))?;
+                for (table, inserted, _) in loaded {
+                    if inserted > 0 {
+                        tracing::info!(target: "keel::db", table, inserted, file = %file.display(), "seeded");
+                    }
+                }
+            }
             session_store.set_pool(db.clone());
             Ok(Db(db))
         });
@@ -191,6 +212,31 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
         });
         commands::register(app, settings, models, migrations);
     }
+}
+
+/// Applies Keel's and the app's pending migrations (`database.auto_migrate`).
+async fn auto_migrate(url: &str, migrations: MigrationsFn) -> keel_core::Result<()> {
+    if let Some(path) = pool::sqlite_path(url)
+        && let Some(dir) = std::path::Path::new(&path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(Error::internal)?;
+    }
+    let mut all = sessions::migrations();
+    all.extend(migrations());
+    let migrator = Migrator::new(all).map_err(|e| Error::config(e.to_string()))?;
+    let conn = Migrator::connect(url)
+        .await
+        .map_err(|e| Error::unavailable(format!("cannot open the database: {e}"), None))?;
+    let applied = migrator
+        .migrate(&conn)
+        .await
+        .map_err(|e| Error::config(format!("database.auto_migrate: {e}")))?;
+    let _ = conn.close().await;
+    for m in applied {
+        tracing::info!(target: "keel::db", migration = %m, "applied (auto_migrate)");
+    }
+    Ok(())
 }
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]

@@ -43,6 +43,11 @@ pub struct DbSettings {
     pub retry_after: u64,
     /// Where `db makemigrations` writes migration modules.
     pub migrations_dir: PathBuf,
+    /// Apply pending migrations when the app starts (a development convenience; off by
+    /// default: production runs `db migrate` as a deploy step).
+    pub auto_migrate: bool,
+    /// Fixture files loaded when the app starts (idempotent; development demos).
+    pub auto_seed: Vec<PathBuf>,
     /// Items per page when a request does not say.
     pub per_page: u64,
     /// The most items a request may ask for per page.
@@ -62,6 +67,8 @@ impl Default for DbSettings {
             slow_statement: Duration::from_secs(1),
             retry_after: 5,
             migrations_dir: PathBuf::from("src/migrations"),
+            auto_migrate: false,
+            auto_seed: Vec::new(),
             per_page: 20,
             max_per_page: 100,
         }
