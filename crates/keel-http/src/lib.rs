@@ -36,6 +36,8 @@ pub mod observability;
 pub mod problem;
 pub mod serve;
 pub mod session;
+#[cfg(feature = "redis")]
+pub mod session_redis;
 pub mod settings;
 pub mod statics;
 

@@ -69,6 +69,10 @@ pub struct SessionSettings {
     pub secure: Option<bool>,
     /// `lax` (default), `strict` or `none`.
     pub same_site: String,
+    /// Redis server for `store = "redis"` (feature `redis`). Unset: `REDIS_URL` / `redis.url`.
+    pub redis_url: Option<String>,
+    /// Key prefix of the Redis store.
+    pub redis_prefix: String,
     /// How often expired server-side sessions are removed.
     #[serde(with = "duration")]
     pub cleanup_interval: Duration,
@@ -83,6 +87,8 @@ impl Default for SessionSettings {
             absolute_timeout: Duration::from_secs(30 * 24 * 3600),
             secure: None,
             same_site: "lax".into(),
+            redis_url: None,
+            redis_prefix: "keel:session:".into(),
             cleanup_interval: Duration::from_secs(3600),
         }
     }
@@ -480,6 +486,21 @@ pub fn plugin(app: &mut App) {
     if settings.store == "memory" {
         register_store(app, "memory", Arc::new(MemoryStore::new()));
     }
+    #[cfg(feature = "redis")]
+    if settings.store == "redis" {
+        app.known_section("redis");
+        let url = settings
+            .redis_url
+            .clone()
+            .or_else(|| app.config().get::<String>("redis.url").ok().flatten())
+            .unwrap_or_else(|| "redis://127.0.0.1:6379/".into());
+        let store = crate::session_redis::RedisStore::new(settings.redis_prefix.clone());
+        register_store(app, "redis", Arc::new(store.clone()));
+        app.provide_with(move |_| async move {
+            store.connect(&url).await?;
+            Ok(RedisConnected)
+        });
+    }
     crate::csrf::install(app);
     // Pages rendered by templates get the CSRF token and the flash messages.
     keel_core::template::add_template_context(app, |parts| {
@@ -534,6 +555,10 @@ pub fn plugin(app: &mut App) {
         });
     });
 }
+
+/// Marks that the Redis session store connected at startup.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisConnected;
 
 /// The periodic cleanup task of a server-side store (stops with the app).
 #[derive(Debug)]

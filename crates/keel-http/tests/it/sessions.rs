@@ -152,3 +152,29 @@ async fn exempt_paths_are_explicit() {
     client.get("/form").await;
     client.post("/submit").await.assert_status(200);
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_store_conformance() {
+    // Each run its own prefix, so parallel runs do not see each other's sessions.
+    let prefix = format!("keel-test:{}:{}:", std::process::id(), fastrand_suffix());
+    keel_test::sessions::conformance(
+        |idle| {
+            let prefix = prefix.clone();
+            async move {
+                app("redis", idle)
+                    .set("session.redis_url", "redis://127.0.0.1:6379/")
+                    .set("session.redis_prefix", prefix)
+            }
+        },
+        true,
+    )
+    .await;
+}
+
+#[cfg(feature = "redis")]
+fn fastrand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
