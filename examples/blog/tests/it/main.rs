@@ -272,3 +272,53 @@ fn migrations_are_up_to_date_with_the_models() {
     .expect("models and migrations agree");
     assert_eq!(outcome, MakeOutcome::NoChanges);
 }
+
+#[tokio::test]
+async fn posts_can_be_edited_and_deleted() {
+    let b = blog().await;
+    let token = token_in(&b.client.get("/posts/new").await.text());
+    let (body, ct) = multipart(&[("title", None, b"Draft"), ("body", None, b"Text")]);
+    let res = b
+        .client
+        .post(&format!("/posts?_csrf={token}"))
+        .body(body, &ct)
+        .await;
+    let location = res
+        .assert_status(303)
+        .header("location")
+        .expect("location")
+        .to_owned();
+
+    let form = b
+        .client
+        .get(&format!("{location}/edit"))
+        .await
+        .assert_status(200)
+        .text();
+    assert!(
+        form.contains(r#"value="Draft""#),
+        "the edit form is filled in: {form}"
+    );
+    let token = token_in(&form);
+    let (body, ct) = multipart(&[("title", None, b"Final"), ("body", None, b"Better text")]);
+    b.client
+        .post(&format!("{location}?_csrf={token}"))
+        .body(body, &ct)
+        .await
+        .assert_status(303);
+    let shown = b.client.get(&location).await.text();
+    assert!(
+        shown.contains("<h1>Final</h1>") && shown.contains("Post updated."),
+        "{shown}"
+    );
+
+    let token = token_in(&shown);
+    b.client
+        .post(&format!("{location}/delete"))
+        .form(&[("_csrf", token.as_str())])
+        .await
+        .assert_status(303);
+    b.client.get(&location).await.assert_status(404);
+    let home = b.client.get("/").await.text();
+    assert!(home.contains("Post deleted."), "{home}");
+}
