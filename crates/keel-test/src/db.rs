@@ -273,3 +273,31 @@ where
         out
     }
 }
+
+/// Asserts that `migrations` are up to date with `models` (what
+/// `db makemigrations --check` does), for an app's own test suite.
+///
+/// ```no_run
+/// # fn models() -> keel_db::Models { keel_db::Models::new() }
+/// # fn migrations() -> Vec<keel_db::Migration> { vec![] }
+/// keel_test::db::assert_migrations_current(migrations(), &models(), "src/migrations");
+/// ```
+pub fn assert_migrations_current(
+    migrations: Vec<Migration>,
+    models: &keel_db::Models,
+    dir: impl AsRef<std::path::Path>,
+) {
+    use keel_db::commands::{MakeOutcome, makemigrations};
+    use keel_db::migrate::UnambiguousRenames;
+    let migrator = Migrator::new(migrations).expect("valid migrations");
+    let outcome = makemigrations(
+        &migrator,
+        models,
+        dir.as_ref(),
+        None,
+        true,
+        &mut UnambiguousRenames,
+    )
+    .unwrap_or_else(|e| panic!("models and migrations disagree: {e}"));
+    assert_eq!(outcome, MakeOutcome::NoChanges);
+}

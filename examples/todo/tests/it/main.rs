@@ -2,8 +2,7 @@
 //! (SQLite, or the server in `KEEL_TEST_DATABASE_URL`), its migrations being up to date
 //! with its models, and two `db migrate` processes racing.
 
-use keel::db::commands::{MakeOutcome, makemigrations};
-use keel::db::migrate::{Migrator, UnambiguousRenames};
+use keel::db::migrate::Migrator;
 use keel_test::TestClient;
 use keel_test::db::TestDb;
 use serde_json::{Value, json};
@@ -183,18 +182,11 @@ async fn seeds_load_the_demo_fixture() {
 
 #[test]
 fn migrations_are_up_to_date_with_the_models() {
-    let migrator = Migrator::new(todo::migrations::all()).expect("valid migrations");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/migrations");
-    let outcome = makemigrations(
-        &migrator,
+    keel_test::db::assert_migrations_current(
+        todo::migrations::all(),
         &todo::models::registry(),
-        &dir,
-        None,
-        true,
-        &mut UnambiguousRenames,
-    )
-    .expect("models and migrations agree");
-    assert_eq!(outcome, MakeOutcome::NoChanges);
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/migrations"),
+    );
 }
 
 /// Two `todo db migrate` processes at once: every migration is applied exactly once.
