@@ -3,7 +3,8 @@
 
 Usage: aggregate.py [--machine TEXT] run-1.json run-2.json ...
 Each file is a harness results.json. Reports per test and server: median req/s,
-ratio to axum and to actix (of the medians), median p99, and server CPU-seconds per
+ratio to axum and to actix (the median of the ratios paired within each run, with
+their range: machine drift between runs cancels out of a paired ratio), median p99, and server CPU-seconds per
 10k requests (CPU share x duration / requests: less sensitive to the machine's noise
 than throughput), with the spread of req/s over the runs.
 """
@@ -30,6 +31,10 @@ def main(argv):
     if argv[:1] == ["--machine"]:
         machine, argv = argv[1], argv[2:]
     runs = [json.load(open(p)) for p in argv]
+    per_run = [
+        {tuple(key.split("/", 1)): r["rps"] for key, r in run["results"].items()}
+        for run in runs
+    ]
     cells = defaultdict(list)
     verify = {}
     servers = []
@@ -79,15 +84,28 @@ def main(argv):
     for ref in ("axum", "actix"):
         if ref not in servers:
             continue
-        out.append(f"\n## Ratio to {ref} (of the medians)\n")
+        out.append(
+            f"\n## Ratio to {ref}\n\nMedian of the ratios paired within each run "
+            "(min–max over the runs).\n"
+        )
         out.append("| test | " + " | ".join(servers) + " |")
         out.append("|---|" + "---:|" * len(servers))
         for t in tests:
-            base = med.get((t, ref))
             row = []
             for s in servers:
-                m = med.get((t, s))
-                row.append(f"{m['rps'] / base['rps']:.2f}" if m and base else "—")
+                ratios = [
+                    r[(t, s)] / r[(t, ref)]
+                    for r in per_run
+                    if r.get((t, s)) and r.get((t, ref))
+                ]
+                if not ratios:
+                    row.append("—")
+                elif len(ratios) == 1:
+                    row.append(f"{ratios[0]:.2f}")
+                else:
+                    row.append(
+                        f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
+                    )
             out.append(f"| {t} | " + " | ".join(row) + " |")
     out.append("\n## Per cell\n")
     out.append("req/s spread is min–max over the runs. CPU is the server's CPU-seconds per 10k requests (median).\n")
