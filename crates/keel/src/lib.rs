@@ -33,6 +33,7 @@
 //! | Sessions (cookie, memory, database stores), flash messages, CSRF protection | [`session`], [`csrf`] |
 //! | Forms validated with garde, re-rendered with values and errors; uploads streamed to disk | [`form`] |
 //! | Mail: SMTP (`smtp` feature), console, file, memory; sent off the request path | [`mail`] |
+//! | Cache: in-process (moka) or Redis, TTL, single-flight get-or-compute | [`cache`] |
 //! | Templates (minijinja): autoreload in development, embedded in release | [`view`] |
 //! | Data: SeaORM models, pool, `Db`, pagination, migrations, makemigrations (features `sqlite` (default), `postgres`, `mysql`) | `db` |
 //!
@@ -98,6 +99,12 @@ pub mod view {
 pub mod mail {
     pub use keel_core::mail::{Email, Mailer};
     pub use keel_mail::*;
+}
+
+/// The cache battery: typed get/set/delete/get-or-compute with TTL and stampede
+/// protection, in-process (moka) or Redis (`redis` feature).
+pub mod cache {
+    pub use keel_cache::*;
 }
 
 /// garde, for `#[derive(garde::Validate)]` on form and JSON types.

@@ -1,0 +1,420 @@
+//! # keel-cache
+//!
+//! A typed cache with time-to-live, in this process (moka, the default) or in Redis
+//! (feature `redis`), chosen by `[cache] backend`:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use keel_cache::Cache;
+//!
+//! async fn world(cache: Cache) -> keel_core::Result<String> {
+//!     let n: u64 = cache
+//!         .get_or_compute("answer", Duration::from_secs(60), || async {
+//!             Ok::<_, keel_core::Error>(42) // the expensive part, run once per key at a time
+//!         })
+//!         .await?;
+//!     Ok(n.to_string())
+//! }
+//! ```
+//!
+//! Values are stored as JSON. `get_or_compute` protects against stampedes: while one
+//! caller computes a missing key, the others for that key wait for its result instead
+//! of computing it too. When the backend fails (Redis down), `get_or_compute` either
+//! answers with a 503 problem or, with `cache.fall_through = true`, computes the value
+//! without caching it; plain `get` / `set` return the error. The Redis connection
+//! reconnects by itself once Redis is back.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum_core::extract::FromRequestParts;
+use futures_util::future::BoxFuture;
+use http::request::Parts;
+use keel_core::config::duration;
+use keel_core::{App, AppState, Error};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The `[cache]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// `memory` (default) or `redis`.
+    pub backend: String,
+    /// Redis server for `backend = "redis"`; unset: `REDIS_URL` / `redis.url`.
+    pub redis_url: Option<String>,
+    /// Key prefix in Redis.
+    pub prefix: String,
+    /// Most entries the in-process cache keeps.
+    pub max_entries: u64,
+    /// Time-to-live when a call does not give one.
+    #[serde(with = "duration")]
+    pub default_ttl: Duration,
+    /// When the backend fails, compute without caching instead of answering 503.
+    pub fall_through: bool,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            backend: "memory".into(),
+            redis_url: None,
+            prefix: "keel:cache:".into(),
+            max_entries: 100_000,
+            default_ttl: Duration::from_secs(300),
+            fall_through: false,
+        }
+    }
+}
+
+/// Where cached bytes live.
+pub trait CacheBackend: Send + Sync + 'static {
+    /// The bytes under `key`, if present and fresh.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>>;
+    /// Stores `value` under `key` for `ttl`.
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+    /// Removes `key`.
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// The in-process backend (moka), with a time-to-live per entry.
+#[derive(Clone)]
+pub struct MemoryBackend {
+    cache: moka::future::Cache<String, (Arc<Vec<u8>>, Instant)>,
+}
+
+impl std::fmt::Debug for MemoryBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBackend")
+            .field("entries", &self.cache.entry_count())
+            .finish()
+    }
+}
+
+impl MemoryBackend {
+    /// A cache of at most `max_entries` entries.
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            cache: moka::future::Cache::builder()
+                .max_capacity(max_entries)
+                .build(),
+        }
+    }
+}
+
+impl CacheBackend for MemoryBackend {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
+        Box::pin(async move {
+            match self.cache.get(key).await {
+                Some((v, until)) if until > Instant::now() => Ok(Some(v.as_ref().clone())),
+                Some(_) => {
+                    self.cache.invalidate(key).await;
+                    Ok(None)
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.cache
+                .insert(key.to_owned(), (Arc::new(value), Instant::now() + ttl))
+                .await;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.cache.invalidate(key).await;
+            Ok(())
+        })
+    }
+}
+
+/// The Redis backend (feature `redis`): a multiplexed connection that reconnects.
+#[cfg(feature = "redis")]
+#[derive(Clone)]
+pub struct RedisBackend {
+    conn: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+#[cfg(feature = "redis")]
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "redis")]
+impl RedisBackend {
+    /// Connects to `url`; keys get `prefix`.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, Error> {
+        let client =
+            redis::Client::open(url).map_err(|e| Error::config(format!("cache.redis_url: {e}")))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let conn = redis::aio::ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| {
+                Error::unavailable(format!("cannot reach Redis at {url}"), None).with_source(e)
+            })?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_down(e: redis::RedisError) -> Error {
+    Error::unavailable("The cache is unavailable.", Some(1))
+        .with_code("cache_unavailable")
+        .with_source(e)
+}
+
+#[cfg(feature = "redis")]
+impl CacheBackend for RedisBackend {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
+        Box::pin(async move {
+            let mut c = self.conn.clone();
+            redis::AsyncCommands::get(&mut c, format!("{}{key}", self.prefix))
+                .await
+                .map_err(redis_down)
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut c = self.conn.clone();
+            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let () =
+                redis::AsyncCommands::pset_ex(&mut c, format!("{}{key}", self.prefix), value, ms)
+                    .await
+                    .map_err(redis_down)?;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut c = self.conn.clone();
+            let _: i64 = redis::AsyncCommands::del(&mut c, format!("{}{key}", self.prefix))
+                .await
+                .map_err(redis_down)?;
+            Ok(())
+        })
+    }
+}
+
+/// The cache: a backend plus single-flight locks for `get_or_compute`. Cheap to clone;
+/// also an extractor.
+#[derive(Clone)]
+pub struct Cache {
+    backend: Arc<dyn CacheBackend>,
+    flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    fall_through: bool,
+    default_ttl: Duration,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("fall_through", &self.fall_through)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// A cache over `backend`.
+    pub fn new(backend: Arc<dyn CacheBackend>) -> Self {
+        Self {
+            backend,
+            flights: Arc::default(),
+            fall_through: false,
+            default_ttl: Duration::from_secs(300),
+        }
+    }
+
+    /// When the backend fails, `get_or_compute` computes without caching.
+    #[must_use]
+    pub fn fall_through(mut self, on: bool) -> Self {
+        self.fall_through = on;
+        self
+    }
+
+    /// The in-process cache.
+    pub fn memory(max_entries: u64) -> Self {
+        Self::new(Arc::new(MemoryBackend::new(max_entries)))
+    }
+
+    /// The value under `key`, if present, fresh and of type `T`.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        Ok(self
+            .backend
+            .get(key)
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Stores `value` under `key` for `ttl`.
+    pub async fn set<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value).map_err(Error::internal)?;
+        self.backend.set(key, bytes, ttl).await
+    }
+
+    /// Stores `value` under `key` for `cache.default_ttl`.
+    pub async fn set_default<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.set(key, value, self.default_ttl).await
+    }
+
+    /// Removes `key`.
+    pub async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.backend.delete(key).await
+    }
+
+    /// The value under `key`, or the result of `compute` (stored for `ttl`). Concurrent
+    /// callers for the same missing key wait for one computation.
+    pub async fn get_or_compute<T, F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        compute: F,
+    ) -> Result<T, Error>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Into<Error>,
+    {
+        match self.get::<T>(key).await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) if self.fall_through => {
+                tracing::warn!(target: "keel::cache", key, error = %e, cause = %e.chain_string(), "cache unavailable; computing without it");
+                return compute().await.map_err(Into::into);
+            }
+            Err(e) => return Err(e),
+        }
+        let flight = {
+            let mut flights = self
+                .flights
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(flights.entry(key.to_owned()).or_default())
+        };
+        let guard = flight.lock().await;
+        // Another caller may have filled it while this one waited.
+        let result = match self.get::<T>(key).await {
+            Ok(Some(v)) => Ok(v),
+            _ => {
+                let value = compute().await.map_err(Into::into)?;
+                if let Err(e) = self.set(key, &value, ttl).await {
+                    if !self.fall_through {
+                        drop(guard);
+                        self.forget_flight(key, &flight);
+                        return Err(e);
+                    }
+                    tracing::warn!(target: "keel::cache", key, error = %e, "cache unavailable; value not stored");
+                }
+                Ok(value)
+            }
+        };
+        drop(guard);
+        self.forget_flight(key, &flight);
+        result
+    }
+
+    fn forget_flight(&self, key: &str, flight: &Arc<tokio::sync::Mutex<()>>) {
+        let mut flights = self
+            .flights
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only the map and this caller hold it: nobody else is waiting.
+        if Arc::strong_count(flight) <= 2 {
+            flights.remove(key);
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Cache {
+    type Rejection = Error;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        state
+            .get::<Cache>()
+            .cloned()
+            .ok_or_else(|| Error::internal_msg("the cache is not installed (keel::cache::plugin)"))
+    }
+}
+
+/// The cache plugin: reads `[cache]` and provides [`Cache`] to handlers.
+pub fn plugin(app: &mut App) {
+    if !app.mark_installed("keel-cache") {
+        return;
+    }
+    let settings: CacheSettings = app.section("cache");
+    match settings.backend.as_str() {
+        "memory" => {
+            let cache = Cache::memory(settings.max_entries).fall_through(settings.fall_through);
+            app.extensions().insert(Cache {
+                default_ttl: settings.default_ttl,
+                ..cache
+            });
+        }
+        #[cfg(feature = "redis")]
+        "redis" => {
+            app.known_section("redis");
+            let url = settings
+                .redis_url
+                .clone()
+                .or_else(|| app.config().get::<String>("redis.url").ok().flatten())
+                .unwrap_or_else(|| "redis://127.0.0.1:6379/".into());
+            app.provide_with(move |_| async move {
+                let backend = RedisBackend::connect(&url, &settings.prefix).await?;
+                Ok(Cache {
+                    default_ttl: settings.default_ttl,
+                    ..Cache::new(Arc::new(backend)).fall_through(settings.fall_through)
+                })
+            });
+        }
+        other => app.config_problem(keel_core::config::ConfigProblem {
+            key: "cache.backend".into(),
+            source: "config".into(),
+            message: format!(
+                "`{other}` is not a cache backend (memory; redis with the `redis` feature)"
+            ),
+        }),
+    }
+}

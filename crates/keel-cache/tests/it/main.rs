@@ -1,0 +1,232 @@
+//! keel-cache: TTL, stampede protection, the extractor, and the Redis backend against
+//! the local Redis, including a Redis restart in the middle of a test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use keel_cache::Cache;
+use keel_core::{App, Router, routing::get};
+use keel_test::TestClient;
+
+async fn ttl_and_delete(cache: &Cache) {
+    cache
+        .set("greeting", &"hello", Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get::<String>("greeting").await.unwrap().as_deref(),
+        Some("hello")
+    );
+    assert_eq!(
+        cache.get::<u32>("greeting").await.unwrap(),
+        None,
+        "a value of another type is a miss"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        cache.get::<String>("greeting").await.unwrap(),
+        None,
+        "expired after its TTL"
+    );
+    cache
+        .set("n", &vec![1, 2, 3], Duration::from_secs(60))
+        .await
+        .unwrap();
+    cache.delete("n").await.unwrap();
+    assert_eq!(cache.get::<Vec<u8>>("n").await.unwrap(), None);
+}
+
+async fn one_computation_for_many_callers(cache: &Cache) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let cache = cache.clone();
+        let runs = Arc::clone(&runs);
+        tasks.push(tokio::spawn(async move {
+            cache
+                .get_or_compute("expensive", Duration::from_secs(60), || async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, keel_core::Error>(4242u64)
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 4242);
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "50 concurrent callers, one computation"
+    );
+    // A failed computation is not cached.
+    let err = cache
+        .get_or_compute("fails", Duration::from_secs(60), || async {
+            Err::<u8, _>(keel_core::Error::not_found("nothing"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 404);
+    assert_eq!(cache.get::<u8>("fails").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn memory_backend() {
+    let cache = Cache::memory(1000);
+    ttl_and_delete(&cache).await;
+    one_computation_for_many_callers(&cache).await;
+}
+
+#[tokio::test]
+async fn the_extractor_serves_handlers() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = App::new("cache")
+        .plugin(keel_cache::plugin)
+        .routes(Router::new().route(
+            "/answer",
+            get(move |cache: Cache| {
+                let counter = Arc::clone(&counter);
+                async move {
+                    cache
+                        .get_or_compute("answer", Duration::from_secs(60), || async move {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            Ok::<_, keel_core::Error>(42u32)
+                        })
+                        .await
+                        .map(|n| n.to_string())
+                }
+            }),
+        ));
+    let client = TestClient::new(app).await;
+    for _ in 0..3 {
+        client.get("/answer").await.assert_text("42");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[cfg(feature = "redis")]
+mod redis_backend {
+    use super::*;
+    use keel_cache::RedisBackend;
+
+    fn prefix() -> String {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!("keel-test-cache:{}:{n}:", std::process::id())
+    }
+
+    #[tokio::test]
+    async fn against_the_local_redis() {
+        let backend = RedisBackend::connect("redis://127.0.0.1:6379/", &prefix())
+            .await
+            .unwrap();
+        let cache = Cache::new(Arc::new(backend));
+        ttl_and_delete(&cache).await;
+        one_computation_for_many_callers(&cache).await;
+    }
+
+    struct Server(std::process::Child);
+
+    impl Server {
+        fn start(port: u16) -> Self {
+            let child = std::process::Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server on PATH");
+            Server(child)
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    async fn wait_up(port: u16) {
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis on {port} did not start");
+    }
+
+    #[tokio::test]
+    async fn survives_a_redis_restart() {
+        let port = 16390 + u16::try_from(std::process::id() % 500).unwrap();
+        let server = Server::start(port);
+        wait_up(port).await;
+        let url = format!("redis://127.0.0.1:{port}/");
+        let backend = Arc::new(RedisBackend::connect(&url, &prefix()).await.unwrap());
+        let strict = Cache::new(backend.clone());
+        let lenient = Cache::new(backend).fall_through(true);
+        strict
+            .set("k", &1u8, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(strict.get::<u8>("k").await.unwrap(), Some(1));
+
+        drop(server);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Down: a clear 503 error, or the value computed without the cache.
+        let err = strict
+            .get_or_compute("k2", Duration::from_secs(60), || async {
+                Ok::<_, keel_core::Error>(2u8)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 503, "{err:?}");
+        let v = lenient
+            .get_or_compute("k2", Duration::from_secs(60), || async {
+                Ok::<_, keel_core::Error>(2u8)
+            })
+            .await
+            .unwrap();
+        assert_eq!(v, 2);
+
+        let _server = Server::start(port);
+        wait_up(port).await;
+        let mut back = false;
+        for _ in 0..100 {
+            if strict
+                .set("k3", &3u8, Duration::from_secs(60))
+                .await
+                .is_ok()
+            {
+                back = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(back, "the cache reconnects once Redis is back");
+        assert_eq!(strict.get::<u8>("k3").await.unwrap(), Some(3));
+    }
+}
