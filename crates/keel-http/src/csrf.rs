@@ -77,7 +77,7 @@ fn secret(session: &Session, create: bool) -> Option<Vec<u8>> {
     if !create {
         return None;
     }
-    let s: Vec<u8> = (0..SECRET_LEN).map(|_| fastrand::u8(..)).collect();
+    let s = keel_core::random::bytes(SECRET_LEN);
     session.insert(SECRET_KEY, b64().encode(&s));
     Some(s)
 }
@@ -85,7 +85,7 @@ fn secret(session: &Session, create: bool) -> Option<Vec<u8>> {
 /// A token for `session` to put in a form or header (masked anew on every call).
 pub fn token(session: &Session) -> String {
     let secret = secret(session, true).unwrap_or_default();
-    let pad: Vec<u8> = (0..SECRET_LEN).map(|_| fastrand::u8(..)).collect();
+    let pad = keel_core::random::bytes(SECRET_LEN);
     let mut out = pad.clone();
     out.extend(secret.iter().zip(&pad).map(|(s, p)| s ^ p));
     b64().encode(out)

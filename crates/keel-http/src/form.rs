@@ -297,9 +297,7 @@ impl UploadedFile {
         if subdir.split('/').any(|p| p == ".." || p.starts_with('.')) {
             return Err(Error::internal_msg("invalid upload folder"));
         }
-        let name: String = (0..16)
-            .map(|_| format!("{:02x}", fastrand::u8(..)))
-            .collect();
+        let name: String = keel_core::random::hex(16);
         let rel = if subdir.is_empty() {
             format!("{name}.{}", extension_for(&self.content_type))
         } else {
@@ -448,12 +446,7 @@ impl FromRequest<AppState> for UploadForm {
                         "file type not allowed",
                     )));
             }
-            let temp: PathBuf = incoming.join(format!(
-                "{}.part",
-                (0..16)
-                    .map(|_| format!("{:02x}", fastrand::u8(..)))
-                    .collect::<String>()
-            ));
+            let temp: PathBuf = incoming.join(format!("{}.part", keel_core::random::hex(16)));
             // The file is owned (and removed on drop) from the moment it exists.
             let mut file = UploadedFile {
                 field: name.clone(),

@@ -160,9 +160,7 @@ pub struct Message {
 
 fn new_id() -> String {
     let mut bytes = [0u8; 32];
-    for b in &mut bytes {
-        *b = fastrand::u8(..);
-    }
+    keel_core::random::fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
