@@ -9,7 +9,8 @@ use http::request::Parts;
 
 use crate::app::App;
 
-/// Computes template values from the request a page is rendered for.
+/// Computes template values from the request a page is rendered for (its method, URI
+/// and extensions; the view layer does not copy headers).
 pub type ContextFn =
     Arc<dyn Fn(&Parts) -> serde_json::Map<String, serde_json::Value> + Send + Sync + 'static>;
 

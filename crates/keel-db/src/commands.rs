@@ -137,9 +137,7 @@ async fn run(
 ) -> keel_core::Result<()> {
     // Keel's own tables (sessions) are migrated with the app's, first; makemigrations
     // only ever compares the app's migrations with the app's models.
-    let mut everything = crate::sessions::migrations();
-    everything.extend(migrations());
-    let migrator = Migrator::new(everything).map_err(migrate_err)?;
+    let migrator = Migrator::new(crate::with_keel_migrations(migrations())).map_err(migrate_err)?;
     let app_migrator = Migrator::new(migrations()).map_err(migrate_err)?;
     let Some((name, sub)) = args.subcommand() else {
         return Err(Error::config("missing db subcommand"));
@@ -244,16 +242,11 @@ async fn run(
                 .await
                 .map_err(|e| Error::config(format!("cannot open the database: {e}")))?;
             for file in sub.get_many::<String>("files").into_iter().flatten() {
-                let text = std::fs::read_to_string(file)
-                    .map_err(|e| Error::config(format!("cannot read {file}: {e}")))?;
-                let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
-                let seeders = models.seeders();
-                let loaded = if yaml {
-                    seeders.load_yaml(&db, &text).await
-                } else {
-                    seeders.load(&db, &text).await
-                }
-                .map_err(|e| Error::config(format!("{file}: {e}")))?;
+                let loaded = models
+                    .seeders()
+                    .load_file(&db, Path::new(file))
+                    .await
+                    .map_err(Error::config)?;
                 for (table, inserted, present) in loaded {
                     say(format!(
                         "{file}: {table}: {inserted} inserted, {present} already present"
@@ -267,13 +260,7 @@ async fn run(
 }
 
 async fn open(url: &str) -> keel_core::Result<sea_orm::DatabaseConnection> {
-    if let Some(path) = crate::pool::sqlite_path(url)
-        && let Some(dir) = Path::new(&path).parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    crate::pool::ensure_sqlite_dir(url).map_err(Error::config)?;
     Migrator::connect(url)
         .await
         .map_err(|e| Error::config(format!("cannot open the database: {e}")))

@@ -179,16 +179,10 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
                 Error::unavailable(format!("cannot open the database: {e}"), None).with_source(e)
             })?;
             for file in &pool_settings.auto_seed {
-                let text = std::fs::read_to_string(file).map_err(|e| {
-                    Error::config(format!("database.auto_seed: cannot read {}: {e}", file.display()))
-                })?;
-                let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml");
-                let loaded = if yaml {
-                    seeders.load_yaml(&db, &text).await
-                } else {
-                    seeders.load(&db, &text).await
-                }
-                .map_err(|e| Error::config(format!("database.auto_seed: {}: {e}", file.display())))?;
+                let loaded = seeders
+                    .load_file(&db, file)
+                    .await
+                    .map_err(|e| Error::config(format!("database.auto_seed: {e}")))?;
                 for (table, inserted, _) in loaded {
                     if inserted > 0 {
                         tracing::info!(target: "keel::db", table, inserted, file = %file.display(), "seeded");
@@ -214,17 +208,19 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
     }
 }
 
+/// What `db migrate` applies: Keel's own migrations (the sessions table) first, then
+/// the app's `migrations`.
+pub fn with_keel_migrations(migrations: Vec<Migration>) -> Vec<Migration> {
+    let mut all = sessions::migrations();
+    all.extend(migrations);
+    all
+}
+
 /// Applies Keel's and the app's pending migrations (`database.auto_migrate`).
 async fn auto_migrate(url: &str, migrations: MigrationsFn) -> keel_core::Result<()> {
-    if let Some(path) = pool::sqlite_path(url)
-        && let Some(dir) = std::path::Path::new(&path).parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(Error::internal)?;
-    }
-    let mut all = sessions::migrations();
-    all.extend(migrations());
-    let migrator = Migrator::new(all).map_err(|e| Error::config(e.to_string()))?;
+    pool::ensure_sqlite_dir(url).map_err(Error::config)?;
+    let migrator = Migrator::new(with_keel_migrations(migrations()))
+        .map_err(|e| Error::config(e.to_string()))?;
     let conn = Migrator::connect(url)
         .await
         .map_err(|e| Error::unavailable(format!("cannot open the database: {e}"), None))?;

@@ -7,13 +7,7 @@ use crate::settings::{DbSettings, LogLevel};
 /// Opens the pool for `url` with the section's limits. A SQLite file's folder is
 /// created; SQLite connections use WAL, foreign keys and a busy timeout.
 pub async fn connect(settings: &DbSettings, url: &str) -> Result<DatabaseConnection, DbErr> {
-    if let Some(path) = sqlite_path(url)
-        && let Some(dir) = std::path::Path::new(&path).parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    ensure_sqlite_dir(url).map_err(DbErr::Custom)?;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
@@ -46,6 +40,18 @@ pub async fn connect(settings: &DbSettings, url: &str) -> Result<DatabaseConnect
         }
     });
     Database::connect(opts).await
+}
+
+/// Creates the folder of a SQLite file URL (SQLite creates the file, not its folder).
+pub fn ensure_sqlite_dir(url: &str) -> Result<(), String> {
+    if let Some(path) = sqlite_path(url)
+        && let Some(dir) = std::path::Path::new(&path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// The file behind a `sqlite:` URL, if it names one.

@@ -117,6 +117,24 @@ impl Seeders {
         self.load_value(db, doc).await
     }
 
+    /// Loads the fixture file at `path`: YAML for `.yaml` / `.yml`, JSON otherwise.
+    /// Errors name the file.
+    pub async fn load_file(
+        &self,
+        db: &DatabaseConnection,
+        path: &std::path::Path,
+    ) -> Result<Vec<(String, usize, usize)>, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        let loaded = if yaml {
+            self.load_yaml(db, &text).await
+        } else {
+            self.load(db, &text).await
+        };
+        loaded.map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// Loads a fixture document already parsed.
     pub async fn load_value(
         &self,

@@ -102,18 +102,7 @@ static PAGE_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
 });
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape_html(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-}
+pub use keel_core::html::escape_into as escape_html;
 
 /// The HTML error page.
 pub fn html_page(error: &Error, cx: &ErrorContext<'_>) -> String {

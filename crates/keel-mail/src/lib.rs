@@ -221,20 +221,16 @@ impl Mailer for FileMailer {
             tokio::fs::create_dir_all(&self.dir)
                 .await
                 .map_err(Error::internal)?;
-            let name = format!("{}-{:08x}.eml", keel_core::session::unix_now(), rand_u32());
+            let name = format!(
+                "{}-{}.eml",
+                keel_core::session::unix_now(),
+                keel_core::random::hex(4)
+            );
             tokio::fs::write(self.dir.join(name), msg.formatted())
                 .await
                 .map_err(Error::internal)
         })
     }
-}
-
-fn rand_u32() -> u32 {
-    // Time-derived uniqueness is enough for file names; no RNG dependency needed.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    nanos ^ std::process::id().rotate_left(16)
 }
 
 /// The `smtp` backend (pooled connections; feature `smtp`).

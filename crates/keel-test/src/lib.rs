@@ -464,3 +464,37 @@ impl TestResponse {
         p
     }
 }
+
+/// One part of a multipart form: a field name, `(file name, content type)` when it is
+/// a file, and the content.
+pub type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
+/// A `multipart/form-data` body and its content type, for
+/// `client.post(url).body(body, &content_type)`.
+///
+/// ```
+/// let (body, content_type) = keel_test::multipart(&[
+///     ("title", None, b"Hello"),
+///     ("image", Some(("a.png", "image/png")), b"\x89PNG"),
+/// ]);
+/// assert!(content_type.starts_with("multipart/form-data; boundary="));
+/// assert!(!body.is_empty());
+/// ```
+pub fn multipart(parts: &[Part<'_>]) -> (Vec<u8>, String) {
+    let boundary = "keel-test-boundary-7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, file, data) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = match file {
+            Some((filename, ct)) => format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n"
+            ),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}

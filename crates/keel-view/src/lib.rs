@@ -124,21 +124,6 @@ struct Views {
     config: Value,
 }
 
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn error_page(views: &Views, name: &str, err: &minijinja::Error) -> Response {
     tracing::error!(target: "keel::view", template = name, error = %err, detail = %err.display_debug_info(), "template failed to render");
     if !views.debug {
@@ -147,7 +132,7 @@ fn error_page(views: &Views, name: &str, err: &minijinja::Error) -> Response {
     let mut chain = String::new();
     let mut cause: Option<&dyn std::error::Error> = Some(err);
     while let Some(e) = cause {
-        chain.push_str(&escape_html(&e.to_string()));
+        chain.push_str(&keel_core::html::escape(&e.to_string()));
         chain.push('\n');
         cause = e.source();
     }
@@ -161,9 +146,9 @@ fn error_page(views: &Views, name: &str, err: &minijinja::Error) -> Response {
          <style>body{{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:60rem}}pre{{background:#f6f6f6;padding:1rem;overflow:auto}}</style>\
          </head><body><h1>Template error in {}</h1><pre>{}</pre><pre>{}</pre>\
          <p>This page is shown in development only.</p></body></html>",
-        escape_html(&at),
+        keel_core::html::escape(&at),
         chain,
-        escape_html(&err.display_debug_info().to_string())
+        keel_core::html::escape(&err.display_debug_info().to_string())
     );
     let mut res = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
     res.headers_mut().insert(
@@ -197,9 +182,14 @@ struct Layer {
 }
 
 async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let snapshot = parts.clone();
-    let response = next.run(Request::from_parts(parts, body)).await;
+    // What rendering may need of the request: method, URI and extensions (the
+    // session). Headers are not copied: every request pays for this snapshot.
+    let mut head = http::Request::new(());
+    *head.method_mut() = req.method().clone();
+    *head.uri_mut() = req.uri().clone();
+    *head.extensions_mut() = req.extensions().clone();
+    let (snapshot, ()) = head.into_parts();
+    let response = next.run(req).await;
     let Some(Pending(page)) = response.extensions().get::<Pending>().cloned() else {
         return response;
     };
@@ -240,7 +230,7 @@ async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -
 
 /// A URL for an attribute or text: HTML-escaped, but `/` left readable.
 fn safe_url(url: &str) -> Value {
-    Value::from_safe_string(escape_html(url))
+    Value::from_safe_string(keel_core::html::escape(url))
 }
 
 fn url_for(
@@ -375,7 +365,7 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
                     csrf_token(state).map(|t| {
                         Value::from_safe_string(format!(
                             "<input type=\"hidden\" name=\"_csrf\" value=\"{}\">",
-                            escape_html(&t)
+                            keel_core::html::escape(&t)
                         ))
                     })
                 });

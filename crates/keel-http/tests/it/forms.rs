@@ -117,32 +117,6 @@ async fn invalid_forms_come_back_with_values_and_errors_by_field() {
     assert_eq!(body, serde_json::json!({ "ok": "Hello", "note": null }));
 }
 
-/// `(field name, (file name, content type) for files, content)`.
-type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
-
-fn multipart(parts: &[Part<'_>]) -> (Vec<u8>, String) {
-    let boundary = "keelboundary7MA4YWxk";
-    let mut body = Vec::new();
-    for (name, file, data) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match file {
-            Some((filename, ct)) => body.extend_from_slice(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n"
-                )
-                .as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (body, format!("multipart/form-data; boundary={boundary}"))
-}
-
 fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -164,7 +138,7 @@ async fn uploads_are_stored_and_served_back() {
     let dir = tempfile::tempdir().unwrap();
     let client = TestClient::new(app(dir.path())).await;
     let png = b"\x89PNG\r\n\x1a\n-not-really-an-image-but-small";
-    let (body, ct) = multipart(&[
+    let (body, ct) = keel_test::multipart(&[
         ("title", None, b"Hi"),
         ("image", Some(("../../evil.png", "image/png")), png),
     ]);
@@ -199,7 +173,7 @@ async fn oversized_or_disallowed_uploads_are_refused_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let client = TestClient::new(app(dir.path())).await;
     let big = vec![b'x'; 4096];
-    let (body, ct) = multipart(&[
+    let (body, ct) = keel_test::multipart(&[
         ("title", None, b"Hi"),
         ("image", Some(("big.png", "image/png")), &big),
     ]);
@@ -215,7 +189,8 @@ async fn oversized_or_disallowed_uploads_are_refused_and_leave_nothing() {
         files_under(dir.path())
     );
 
-    let (body, ct) = multipart(&[("image", Some(("x.exe", "application/x-msdownload")), b"MZ")]);
+    let (body, ct) =
+        keel_test::multipart(&[("image", Some(("x.exe", "application/x-msdownload")), b"MZ")]);
     client
         .post("/upload")
         .body(body, &ct)
@@ -224,7 +199,7 @@ async fn oversized_or_disallowed_uploads_are_refused_and_leave_nothing() {
     assert!(files_under(dir.path()).is_empty());
 
     // No file chosen: the form still goes through.
-    let (body, ct) = multipart(&[
+    let (body, ct) = keel_test::multipart(&[
         ("title", None, b"Only text"),
         ("image", Some(("", "application/octet-stream")), b""),
     ]);

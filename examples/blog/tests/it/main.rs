@@ -11,9 +11,7 @@ struct Blog {
 }
 
 async fn blog() -> Blog {
-    let mut all = keel::db::sessions::migrations();
-    all.extend(blog::migrations::all());
-    let db = TestDb::migrated(all).await;
+    let db = TestDb::migrated(keel::db::with_keel_migrations(blog::migrations::all())).await;
     let media = tempfile::tempdir().expect("media dir");
     let app = blog::app()
         .set("database.url", db.url())
@@ -41,34 +39,12 @@ fn token_in(html: &str) -> String {
         .collect()
 }
 
-/// `(field name, (file name, content type) for files, content)`.
-type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
-
-fn multipart(parts: &[Part<'_>]) -> (Vec<u8>, String) {
-    let boundary = "blogboundary9x";
-    let mut body = Vec::new();
-    for (name, file, data) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let disposition = match file {
-            Some((f, ct)) => format!(
-                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: {ct}\r\n\r\n"
-            ),
-            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
-        };
-        body.extend_from_slice(disposition.as_bytes());
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (body, format!("multipart/form-data; boundary={boundary}"))
-}
-
 #[tokio::test]
 async fn writing_a_post_escapes_it_and_confirms_with_a_flash() {
     let b = blog().await;
     let page = b.client.get("/posts/new").await.assert_status(200).text();
     let token = token_in(&page);
-    let (body, ct) = multipart(&[
+    let (body, ct) = keel_test::multipart(&[
         ("title", None, b"<script>alert(1)</script>"),
         ("body", None, b"First line\nSecond <b>line</b>"),
     ]);
@@ -104,7 +80,7 @@ async fn writing_a_post_escapes_it_and_confirms_with_a_flash() {
 async fn a_form_with_mistakes_comes_back_with_input_and_errors() {
     let b = blog().await;
     let token = token_in(&b.client.get("/posts/new").await.text());
-    let (body, ct) = multipart(&[("title", None, b""), ("body", None, b"Kept text")]);
+    let (body, ct) = keel_test::multipart(&[("title", None, b""), ("body", None, b"Kept text")]);
     let res = b
         .client
         .post(&format!("/posts?_csrf={token}"))
@@ -123,7 +99,7 @@ async fn a_form_with_mistakes_comes_back_with_input_and_errors() {
 async fn posting_without_a_csrf_token_is_refused() {
     let b = blog().await;
     b.client.get("/posts/new").await;
-    let (body, ct) = multipart(&[("title", None, b"x"), ("body", None, b"y")]);
+    let (body, ct) = keel_test::multipart(&[("title", None, b"x"), ("body", None, b"y")]);
     b.client
         .post("/posts")
         .body(body, &ct)
@@ -143,7 +119,7 @@ async fn images_upload_and_oversized_ones_are_refused_leaving_nothing() {
     let b = blog().await;
     let token = token_in(&b.client.get("/posts/new").await.text());
     let png = b"\x89PNG\r\n\x1a\nsmall";
-    let (body, ct) = multipart(&[
+    let (body, ct) = keel_test::multipart(&[
         ("title", None, b"With a picture"),
         ("body", None, b"Look."),
         ("image", Some(("photo.png", "image/png")), png),
@@ -170,7 +146,7 @@ async fn images_upload_and_oversized_ones_are_refused_leaving_nothing() {
     assert_eq!(img.bytes().as_ref(), png);
 
     let big = vec![0u8; 5 * 1024 * 1024 + 1];
-    let (body, ct) = multipart(&[
+    let (body, ct) = keel_test::multipart(&[
         ("title", None, b"Too big"),
         ("body", None, b"x"),
         ("image", Some(("huge.png", "image/png")), &big),
@@ -268,7 +244,7 @@ fn migrations_are_up_to_date_with_the_models() {
 async fn posts_can_be_edited_and_deleted() {
     let b = blog().await;
     let token = token_in(&b.client.get("/posts/new").await.text());
-    let (body, ct) = multipart(&[("title", None, b"Draft"), ("body", None, b"Text")]);
+    let (body, ct) = keel_test::multipart(&[("title", None, b"Draft"), ("body", None, b"Text")]);
     let res = b
         .client
         .post(&format!("/posts?_csrf={token}"))
@@ -291,7 +267,8 @@ async fn posts_can_be_edited_and_deleted() {
         "the edit form is filled in: {form}"
     );
     let token = token_in(&form);
-    let (body, ct) = multipart(&[("title", None, b"Final"), ("body", None, b"Better text")]);
+    let (body, ct) =
+        keel_test::multipart(&[("title", None, b"Final"), ("body", None, b"Better text")]);
     b.client
         .post(&format!("{location}?_csrf={token}"))
         .body(body, &ct)

@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 
 /// What `db migrate` applies: Keel's own tables (sessions) first, then the app's.
 fn everything() -> Vec<keel::db::migrate::Migration> {
-    let mut all = keel::db::sessions::migrations();
-    all.extend(todo::migrations::all());
-    all
+    keel::db::with_keel_migrations(todo::migrations::all())
 }
 
 async fn client() -> (TestDb, TestClient) {
