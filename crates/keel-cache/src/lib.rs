@@ -82,6 +82,15 @@ pub trait CacheBackend: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), Error>>;
     /// Removes `key`.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+    /// Adds one to the counter under `key` (created at 1 with a time-to-live of `ttl`;
+    /// later increments keep its expiry) and returns the new count and the time left
+    /// until it expires. Atomic: concurrent increments, on any number of app nodes
+    /// sharing the backend, are all counted.
+    fn incr<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(u64, Duration), Error>>;
 }
 
 /// The in-process backend (moka), with a time-to-live per entry.
@@ -141,6 +150,38 @@ impl CacheBackend for MemoryBackend {
         Box::pin(async move {
             self.cache.invalidate(key).await;
             Ok(())
+        })
+    }
+
+    fn incr<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(u64, Duration), Error>> {
+        Box::pin(async move {
+            let now = Instant::now();
+            let mut out = (1, now + ttl);
+            self.cache
+                .entry(key.to_owned())
+                .and_compute_with(|current| {
+                    let (count, until) = match current.map(moka::Entry::into_value) {
+                        Some((bytes, until)) if until > now => {
+                            let count: u64 = std::str::from_utf8(&bytes)
+                                .ok()
+                                .and_then(|s| s.parse().ok())
+                                .unwrap_or(0);
+                            (count + 1, until)
+                        }
+                        _ => (1, now + ttl),
+                    };
+                    out = (count, until);
+                    std::future::ready(moka::ops::compute::Op::Put((
+                        Arc::new(count.to_string().into_bytes()),
+                        until,
+                    )))
+                })
+                .await;
+            Ok((out.0, out.1.saturating_duration_since(now)))
         })
     }
 }
@@ -227,6 +268,34 @@ impl CacheBackend for RedisBackend {
             Ok(())
         })
     }
+
+    fn incr<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(u64, Duration), Error>> {
+        Box::pin(async move {
+            let mut c = self.conn.clone();
+            let key = format!("{}{key}", self.prefix);
+            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            // One round trip, applied atomically: count, set the expiry only on the
+            // first increment (NX), read what is left of it.
+            let (count, left): (u64, i64) = redis::pipe()
+                .atomic()
+                .incr(&key, 1)
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(ms)
+                .arg("NX")
+                .ignore()
+                .pttl(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(redis_down)?;
+            let left = u64::try_from(left).unwrap_or(0);
+            Ok((count, Duration::from_millis(left)))
+        })
+    }
 }
 
 /// The cache: a backend plus single-flight locks for `get_or_compute`. Cheap to clone;
@@ -302,6 +371,13 @@ impl Cache {
     /// Removes `key`.
     pub async fn delete(&self, key: &str) -> Result<(), Error> {
         self.backend.delete(key).await
+    }
+
+    /// Adds one to the counter under `key`, which expires `ttl` after its first
+    /// increment; returns the count and the time left in its window (rate limits,
+    /// login throttling). [`get`](Self::get) reads it as a `u64`.
+    pub async fn incr(&self, key: &str, ttl: Duration) -> Result<(u64, Duration), Error> {
+        self.backend.incr(key, ttl).await
     }
 
     /// The value under `key`, or the result of `compute` (stored for `ttl`). Concurrent

@@ -41,6 +41,7 @@ type PluginFn = Box<dyn FnOnce(&mut App) + Send>;
 type Inserter = Box<dyn FnOnce(&mut Extensions) + Send>;
 type StartupFn = Box<dyn FnOnce(Config) -> BoxFuture<'static, Result<Inserter>> + Send>;
 type ShutdownFn = Box<dyn FnOnce(AppState) -> BoxFuture<'static, ()> + Send>;
+type StartedFn = Box<dyn FnOnce(AppState) -> BoxFuture<'static, Result<()>> + Send>;
 type WrapFn = Box<dyn FnOnce(axum::Router, &AppState) -> axum::Router + Send>;
 type CommandFn =
     Box<dyn FnOnce(BuiltApp, clap::ArgMatches) -> BoxFuture<'static, Result<()>> + Send>;
@@ -48,8 +49,9 @@ type CommandFn =
 /// Where a router wrapper sits in the middleware stack: wrappers are applied in
 /// ascending order, so a higher order is further out (sees the request first).
 pub mod layer_order {
-    /// Authentication (innermost of the built-ins).
-    pub const AUTH: i32 = 300;
+    /// Authentication: inside sessions (it reads the login from the session), outside
+    /// the views layer (at `SESSION - 50`, so that pages see the user) and CSRF.
+    pub const AUTH: i32 = 480;
     /// CSRF protection.
     pub const CSRF: i32 = 400;
     /// Sessions.
@@ -83,6 +85,7 @@ pub struct App {
     classifiers: Vec<Arc<dyn ErrorClassifier>>,
     wrappers: Vec<(i32, WrapFn)>,
     startup: Vec<StartupFn>,
+    started: Vec<StartedFn>,
     shutdown: Vec<ShutdownFn>,
     installed: BTreeSet<&'static str>,
 }
@@ -118,6 +121,7 @@ impl App {
             classifiers: Vec::new(),
             wrappers: Vec::new(),
             startup: Vec::new(),
+            started: Vec::new(),
             shutdown: Vec::new(),
             installed: BTreeSet::new(),
         };
@@ -319,6 +323,18 @@ impl App {
         }));
     }
 
+    /// Runs `hook` once every provided value is ready (after the `provide_with`
+    /// functions), before the first request: work that needs the state, such as
+    /// creating rows the app relies on. An error stops the start.
+    pub fn on_started<F, Fut>(&mut self, hook: F)
+    where
+        F: FnOnce(AppState) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.started
+            .push(Box::new(move |state| Box::pin(hook(state))));
+    }
+
     /// Runs `hook` after the server stopped accepting and drained its connections.
     pub fn on_shutdown<F, Fut>(&mut self, hook: F)
     where
@@ -489,6 +505,7 @@ impl App {
             classifiers: self.classifiers,
             wrappers: self.wrappers,
             startup: self.startup,
+            started: self.started,
             shutdown: self.shutdown,
             commands: self.commands,
             default_command: self.default_command,
@@ -521,6 +538,7 @@ pub struct BuiltApp {
     classifiers: Vec<Arc<dyn ErrorClassifier>>,
     wrappers: Vec<(i32, WrapFn)>,
     startup: Vec<StartupFn>,
+    started: Vec<StartedFn>,
     shutdown: Vec<ShutdownFn>,
     commands: Vec<Command>,
     default_command: Option<String>,
@@ -622,6 +640,9 @@ impl BuiltApp {
             readiness: self.readiness,
             classifiers: self.classifiers.into(),
         });
+        for hook in self.started {
+            hook(state.clone()).await?;
+        }
         let router = if has_fallback {
             router
         } else {

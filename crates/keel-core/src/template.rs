@@ -40,6 +40,37 @@ pub fn add_template_context(
     app.extensions().insert(all);
 }
 
+/// Finds a template's source by name: a component's built-in templates, consulted
+/// when the app's own templates have no file of that name (so an app overrides one
+/// by writing a file with the same name).
+pub type SourceFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync + 'static>;
+
+/// Every registered [`SourceFn`], in registration order.
+#[derive(Clone, Default)]
+pub struct TemplateSources(pub Vec<SourceFn>);
+
+impl std::fmt::Debug for TemplateSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplateSources")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
+
+/// Adds fallback templates (a component's defaults, which the app may override).
+pub fn add_template_source(
+    app: &mut App,
+    f: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+) {
+    let mut all = app
+        .extensions()
+        .get::<TemplateSources>()
+        .cloned()
+        .unwrap_or_default();
+    all.0.push(Arc::new(f));
+    app.extensions().insert(all);
+}
+
 /// Builds the public URL of a static asset, with a content version so that it can be
 /// cached for good.
 pub trait AssetUrls: Send + Sync + 'static {

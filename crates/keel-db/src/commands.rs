@@ -137,8 +137,11 @@ async fn run(
 ) -> keel_core::Result<()> {
     // Keel's own tables (sessions) are migrated with the app's, first; makemigrations
     // only ever compares the app's migrations with the app's models.
-    let migrator = Migrator::new(crate::with_keel_migrations(migrations())).map_err(migrate_err)?;
-    let app_migrator = Migrator::new(migrations()).map_err(migrate_err)?;
+    let migrator =
+        Migrator::new(crate::all_migrations(models, migrations())).map_err(migrate_err)?;
+    let mut app_migrations = models.component_migrations();
+    app_migrations.extend(migrations());
+    let app_migrator = Migrator::new(app_migrations).map_err(migrate_err)?;
     let Some((name, sub)) = args.subcommand() else {
         return Err(Error::config("missing db subcommand"));
     };
@@ -277,6 +280,8 @@ pub enum MakeOutcome {
 
 /// Compares the models with the migrations and writes the new migration into `dir`
 /// (or, with `check`, reports the difference). Used by `db makemigrations`.
+/// `migrator` holds the app's migrations, after those of the components its models
+/// include (`Models::component_migrations`); the components' are never rewritten.
 pub fn makemigrations(
     migrator: &Migrator,
     models: &Models,
@@ -285,7 +290,22 @@ pub fn makemigrations(
     check: bool,
     policy: &mut dyn RenamePolicy,
 ) -> keel_core::Result<MakeOutcome> {
-    let from = migrator.schema();
+    // The app's migrations build on those of the components its models include
+    // (`migrator` may list them first, or leave them out).
+    let component = models.component_migrations();
+    let component_names: std::collections::BTreeSet<String> =
+        component.iter().map(|m| m.name().to_owned()).collect();
+    let listed = migrator
+        .migrations()
+        .iter()
+        .any(|m| component_names.contains(m.name()));
+    let from = if listed || component.is_empty() {
+        migrator.schema()
+    } else {
+        let mut all = component;
+        all.extend(migrator.migrations().iter().cloned());
+        Migrator::new(all).map_err(migrate_err)?.schema()
+    };
     let to = models.schema().map_err(migrate_err)?;
     let changes = diff(&from, &to, policy).map_err(migrate_err)?;
     for w in &changes.warnings {
@@ -309,6 +329,7 @@ pub fn makemigrations(
         .migrations()
         .iter()
         .map(|m| m.name().to_owned())
+        .filter(|n| !component_names.contains(n))
         .collect();
     let on_disk = names_in_mod(dir);
     if !on_disk.is_empty() && on_disk != known {

@@ -171,9 +171,10 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
         keel_core::session::register_store(app, "database", Arc::new(session_store.clone()));
         let pool_settings = settings.clone();
         let seeders = models.seeders().clone();
+        let all_models = models.clone();
         app.provide_with(move |_config| async move {
             if pool_settings.auto_migrate {
-                auto_migrate(&url, migrations).await?;
+                auto_migrate(&url, &all_models, migrations).await?;
             }
             let db = pool::connect(&pool_settings, &url).await.map_err(|e| {
                 Error::unavailable(format!("cannot open the database: {e}"), None).with_source(e)
@@ -216,10 +217,22 @@ pub fn with_keel_migrations(migrations: Vec<Migration>) -> Vec<Migration> {
     all
 }
 
+/// Every migration an app applies, in order: Keel's own (sessions), those of the
+/// components its models include (auth), then the app's.
+pub fn all_migrations(models: &Models, migrations: Vec<Migration>) -> Vec<Migration> {
+    let mut all = models.component_migrations();
+    all.extend(migrations);
+    with_keel_migrations(all)
+}
+
 /// Applies Keel's and the app's pending migrations (`database.auto_migrate`).
-async fn auto_migrate(url: &str, migrations: MigrationsFn) -> keel_core::Result<()> {
+async fn auto_migrate(
+    url: &str,
+    models: &Models,
+    migrations: MigrationsFn,
+) -> keel_core::Result<()> {
     pool::ensure_sqlite_dir(url).map_err(Error::config)?;
-    let migrator = Migrator::new(with_keel_migrations(migrations()))
+    let migrator = Migrator::new(all_migrations(models, migrations()))
         .map_err(|e| Error::config(e.to_string()))?;
     let conn = Migrator::connect(url)
         .await

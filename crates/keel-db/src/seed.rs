@@ -43,6 +43,14 @@ impl fmt::Debug for Seeders {
 }
 
 impl Seeders {
+    /// Adds every loader of `other`.
+    pub fn extend(&mut self, other: &Seeders) {
+        self.loaders
+            .extend(other.loaders.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.numbered
+            .extend(other.numbered.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+
     /// Rows inserted with explicit keys leave Postgres' identity sequence behind; the
     /// next insert without a key would collide. Move it past the largest key (as
     /// Django's loaddata does). MySQL and SQLite track the largest key themselves.

@@ -144,6 +144,11 @@ impl FormData {
         }
     }
 
+    /// Fields from name/value pairs (a JSON object's members, say).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self { pairs }
+    }
+
     /// The first value of `field`.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.pairs

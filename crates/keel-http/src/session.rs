@@ -51,6 +51,9 @@ use sha2::{Digest, Sha512};
 /// The session key under which flash messages wait for the next page.
 const FLASH_KEY: &str = "_flash";
 
+/// The session key that holds the cookie's lifetime when it is not the default.
+const MAX_AGE_KEY: &str = "_keel_max_age";
+
 /// The `[session]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -215,6 +218,13 @@ impl Session {
         inner.modified = true;
     }
 
+    /// How long the browser keeps the session cookie: `None` until the browser closes
+    /// ("remember me" unticked), `Some(d)` for `d` (capped by the idle timeout, after
+    /// which the session expires anyway). The default is the idle timeout.
+    pub fn set_max_age(&self, max_age: Option<std::time::Duration>) {
+        self.insert(MAX_AGE_KEY, max_age.map(|d| d.as_secs()));
+    }
+
     /// Ends the session: its values are dropped, the stored copy deleted and the
     /// cookie removed (logout).
     pub fn destroy(&self) {
@@ -367,14 +377,16 @@ impl SessionConfig {
         }
     }
 
-    fn cookie(&self, value: String, max_age: i64) -> HeaderValue {
-        let c = Cookie::build((self.cookie_name.clone(), value))
+    fn cookie(&self, value: String, max_age: Option<i64>) -> HeaderValue {
+        let mut c = Cookie::build((self.cookie_name.clone(), value))
             .path("/")
             .http_only(true)
             .secure(self.secure)
-            .same_site(self.same_site)
-            .max_age(cookie::time::Duration::seconds(max_age))
-            .build();
+            .same_site(self.same_site);
+        if let Some(max_age) = max_age {
+            c = c.max_age(cookie::time::Duration::seconds(max_age));
+        }
+        let c = c.build();
         HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static(""))
     }
 
@@ -392,7 +404,7 @@ impl SessionConfig {
             if inner.loaded_id.is_some() {
                 response
                     .headers_mut()
-                    .append(SET_COOKIE, self.cookie(String::new(), 0));
+                    .append(SET_COOKIE, self.cookie(String::new(), Some(0)));
             }
             return;
         }
@@ -404,7 +416,13 @@ impl SessionConfig {
         }
         let id = inner.id.get_or_insert_with(new_id).clone();
         inner.expires = now + self.idle;
-        let max_age = i64::try_from(self.idle).unwrap_or(i64::MAX);
+        let idle = i64::try_from(self.idle).unwrap_or(i64::MAX);
+        let max_age = match inner.data.get(MAX_AGE_KEY) {
+            // Until the browser closes.
+            Some(serde_json::Value::Null) => None,
+            Some(v) => Some(v.as_i64().unwrap_or(idle).min(idle)),
+            None => Some(idle),
+        };
         let value = match &self.backend {
             Backend::Cookie => {
                 let payload = CookiePayload {

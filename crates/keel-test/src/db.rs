@@ -289,7 +289,9 @@ pub fn assert_migrations_current(
 ) {
     use keel_db::commands::{MakeOutcome, makemigrations};
     use keel_db::migrate::UnambiguousRenames;
-    let migrator = Migrator::new(migrations).expect("valid migrations");
+    let mut all = models.component_migrations();
+    all.extend(migrations);
+    let migrator = Migrator::new(all).expect("valid migrations");
     let outcome = makemigrations(
         &migrator,
         models,

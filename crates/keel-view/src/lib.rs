@@ -46,7 +46,9 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
-use keel_core::template::{Renderer, SharedAssetUrls, SharedTemplates, TemplateContexts};
+use keel_core::template::{
+    Renderer, SharedAssetUrls, SharedTemplates, TemplateContexts, TemplateSources,
+};
 use keel_core::{App, AppState, Environment, Error, layer_order};
 use minijinja::value::Kwargs;
 use minijinja::{AutoEscape, Environment as Jinja, State as JinjaState, Value};
@@ -197,6 +199,12 @@ async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -
     for f in &layer.contexts.0 {
         extra.extend(f(&snapshot));
     }
+    // The logged-in user (from keel-auth) answers `user.has_perm("app.codename")`.
+    let user = match extra.remove("user") {
+        Some(serde_json::Value::Object(u)) => Value::from_object(UserValue(u)),
+        Some(other) => Value::from(minijinja::value::Serde(&other)),
+        None => Value::UNDEFINED,
+    };
     let request = minijinja::context! {
         path => snapshot.uri.path(),
         query => snapshot.uri.query().unwrap_or_default(),
@@ -206,7 +214,7 @@ async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -
     let ctx = minijinja::value::merge_maps([
         page.context.clone(),
         Value::from(minijinja::value::Serde(&extra)),
-        minijinja::context! { request => request, config => layer.views.config.clone() },
+        minijinja::context! { request => request, config => layer.views.config.clone(), user => user },
     ]);
     let rendered = layer
         .views
@@ -225,6 +233,48 @@ async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -
             Response::from_parts(head, axum::body::Body::from(html))
         }
         Err(e) => error_page(&layer.views, &page.name, &e),
+    }
+}
+
+/// The `user` of a page: its fields, and `has_perm(codename)` (true for superusers
+/// and for the codenames in its `perms` list).
+#[derive(Debug)]
+struct UserValue(serde_json::Map<String, serde_json::Value>);
+
+impl minijinja::value::Object for UserValue {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let v = self.0.get(key.as_str()?)?;
+        Some(Value::from(minijinja::value::Serde(v)))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Values(
+            self.0.keys().map(|k| Value::from(k.as_str())).collect(),
+        )
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut JinjaState<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, minijinja::Error> {
+        if method != "has_perm" {
+            return Err(minijinja::Error::from(minijinja::ErrorKind::UnknownMethod));
+        }
+        let codename = args.first().and_then(Value::as_str).ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                "has_perm takes a permission codename such as \"blog.change_post\"",
+            )
+        })?;
+        let superuser = self.0.get("is_superuser") == Some(&serde_json::Value::Bool(true));
+        let held = self
+            .0
+            .get("perms")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|p| p.iter().any(|v| v.as_str() == Some(codename)));
+        Ok(Value::from(superuser || held))
     }
 }
 
@@ -332,12 +382,21 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
             layer_order::SESSION - 50,
             move |router, state: &AppState| {
                 let mut env = Jinja::new();
+                // The app's templates first, then the components' defaults.
+                let fallbacks = state.get::<TemplateSources>().cloned().unwrap_or_default();
+                let fallback = move |name: &str| fallbacks.0.iter().find_map(|f| f(name));
                 if from_disk {
-                    env.set_loader(minijinja::path_loader(settings.dir.clone()));
+                    let disk = minijinja::path_loader(settings.dir.clone());
+                    env.set_loader(move |name: &str| match disk(name)? {
+                        Some(source) => Ok(Some(source)),
+                        None => Ok(fallback(name).map(Into::into)),
+                    });
                     env.set_auto_reload(true);
                 } else {
-                    env.set_loader(|name: &str| {
-                        Ok(T::get(name).map(|f| String::from_utf8_lossy(&f.data).into_owned()))
+                    env.set_loader(move |name: &str| {
+                        Ok(T::get(name)
+                            .map(|f| String::from_utf8_lossy(&f.data).into_owned())
+                            .or_else(|| fallback(name)))
                     });
                     env.set_auto_reload(false);
                 }

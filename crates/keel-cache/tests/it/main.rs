@@ -79,11 +79,41 @@ async fn one_computation_for_many_callers(cache: &Cache) {
     assert_eq!(cache.get::<u8>("fails").await.unwrap(), None);
 }
 
+async fn counters_count_every_increment_within_their_window(cache: &Cache) {
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let cache = cache.clone();
+        tasks.push(tokio::spawn(async move {
+            cache
+                .incr("hits", Duration::from_millis(600))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut counts = Vec::new();
+    for t in tasks {
+        let (count, left) = t.await.unwrap();
+        assert!(left <= Duration::from_millis(600), "{left:?}");
+        counts.push(count);
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=40).collect::<Vec<u64>>(),
+        "atomic: no lost increments"
+    );
+    assert_eq!(cache.get::<u64>("hits").await.unwrap(), Some(40));
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (count, _) = cache.incr("hits", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(count, 1, "a new window after the old one expired");
+}
+
 #[tokio::test]
 async fn memory_backend() {
     let cache = Cache::memory(1000);
     ttl_and_delete(&cache).await;
     one_computation_for_many_callers(&cache).await;
+    counters_count_every_increment_within_their_window(&cache).await;
 }
 
 #[tokio::test]
@@ -135,6 +165,7 @@ mod redis_backend {
         let cache = Cache::new(Arc::new(backend));
         ttl_and_delete(&cache).await;
         one_computation_for_many_callers(&cache).await;
+        counters_count_every_increment_within_their_window(&cache).await;
     }
 
     struct Server(std::process::Child);

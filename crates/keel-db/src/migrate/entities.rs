@@ -34,6 +34,10 @@ type TableFn = Arc<dyn Fn() -> Result<Table, String> + Send + Sync>;
 pub struct Models {
     tables: Vec<(String, TableFn)>,
     seeders: crate::seed::Seeders,
+    /// Migrations that create the models of included components (Keel's auth tables),
+    /// applied before the app's own.
+    components: Vec<crate::MigrationsFn>,
+    own_migrations: Option<crate::MigrationsFn>,
 }
 
 impl fmt::Debug for Models {
@@ -74,6 +78,42 @@ impl Models {
     {
         self.seeders.add::<E>();
         self.register::<E>()
+    }
+
+    /// Says that `migrations` create these models: for a component (a crate with its
+    /// own tables, like Keel's auth) whose models an app [`include`](Self::include)s.
+    #[must_use]
+    pub fn with_migrations(mut self, migrations: crate::MigrationsFn) -> Self {
+        self.own_migrations = Some(migrations);
+        self
+    }
+
+    /// Adds a component's models (and its migrations, applied before the app's). The
+    /// app's `db makemigrations` then sees the component's tables as already created,
+    /// so the app's models can refer to them by foreign key.
+    #[must_use]
+    pub fn include(mut self, component: Models) -> Self {
+        self.tables.extend(component.tables);
+        self.seeders.extend(&component.seeders);
+        for m in component
+            .components
+            .into_iter()
+            .chain(component.own_migrations)
+        {
+            if !self
+                .components
+                .iter()
+                .any(|known| *known as usize == m as usize)
+            {
+                self.components.push(m);
+            }
+        }
+        self
+    }
+
+    /// The migrations of the included components, in inclusion order.
+    pub fn component_migrations(&self) -> Vec<crate::Migration> {
+        self.components.iter().flat_map(|m| m()).collect()
     }
 
     /// The fixture loaders of the seedable models.

@@ -254,7 +254,14 @@ fn default_sql(value: &DefaultValue, backend: DbBackend) -> String {
 
 /// A column definition. `inline_pk` makes an auto-increment column its table's primary key.
 pub fn column_sql(c: &Column, backend: DbBackend, inline_pk: bool) -> String {
-    let mut s = format!("{} {}", q(&c.name, backend), type_sql(&c.ty, backend));
+    // SQLite numbers rows only through `INTEGER PRIMARY KEY` (64-bit whatever the
+    // declared width), so an auto-increment key of any integer type is spelt so.
+    let ty = if backend == DbBackend::Sqlite && c.auto_increment && inline_pk {
+        "integer".to_owned()
+    } else {
+        type_sql(&c.ty, backend)
+    };
+    let mut s = format!("{} {ty}", q(&c.name, backend));
     if !c.nullable {
         s.push_str(" NOT NULL");
     }
