@@ -36,6 +36,7 @@
 //! | Cache: in-process (moka) or Redis, TTL, single-flight get-or-compute | [`cache`] |
 //! | Templates (minijinja): autoreload in development, embedded in release | [`view`] |
 //! | Data: SeaORM models, pool, `Db`, pagination, migrations, makemigrations (features `sqlite` (default), `postgres`, `mysql`) | `db` |
+//! | Auth: users (argon2id), login/sign-up/reset/verify flows, throttling, permissions and groups, API tokens, JWT | `auth` |
 //!
 //! Everything is axum underneath: `keel::routing::Router` builds an `axum::Router`,
 //! any axum extractor works in a handler, any tower layer works in the stack.
@@ -65,6 +66,15 @@ pub use keel_http::statics::rust_embed_reexport as rust_embed;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod db {
     pub use keel_db::*;
+}
+
+/// Authentication and authorization (with the data layer): users with argon2id
+/// passwords, login / sign-up / reset / verification flows, throttling, the
+/// `CurrentUser`, `RequireUser` and `RequirePermission` extractors, permissions and
+/// groups, personal access tokens and JWTs.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub mod auth {
+    pub use keel_auth::*;
 }
 
 /// Server-rendered pages: minijinja templates, the [`view::View`] response, and the
