@@ -3,7 +3,9 @@
 //! Posts are listed, shown, written and edited through HTML forms with an optional image
 //! upload; a form with mistakes comes back with the user's input and the errors; saved
 //! changes are confirmed with a flash message; every form carries a CSRF token; the
-//! contact form sends a text + HTML mail to the editors.
+//! contact form sends a text + HTML mail to the editors. Accounts come from Keel's
+//! auth: anyone may read, a logged-in user may write, and a post may be edited only
+//! by its author or a user holding `blog.change_post` (deleted: `blog.delete_post`).
 //!
 //! `cargo run -p example-blog`, then open <http://127.0.0.1:8000>. In development the
 //! SQLite database under `data/` is migrated and seeded on start.
@@ -12,6 +14,7 @@ pub mod migrations;
 pub mod models;
 
 use garde::Validate;
+use keel::auth::RequireUser;
 use keel::axum::http::StatusCode;
 use keel::axum::response::{IntoResponse, Redirect, Response};
 use keel::db::sea_orm::{
@@ -57,6 +60,7 @@ pub fn app() -> App {
         .plugin(keel::db::plugin(models::registry(), migrations::all))
         .plugin(keel::view::plugin::<Templates>())
         .plugin(keel::mail::plugin)
+        .plugin(keel::auth::plugin)
         .plugin(keel::statics::embed::<Assets>())
         .routes(routes())
 }
@@ -111,8 +115,31 @@ fn form_page(heading: &str, action: &str, form: &InvalidForm) -> Result<View> {
     ))
 }
 
+/// Whether `user` may change `post` (with `action` `change` or `delete`): its author,
+/// or a holder of `blog.<action>_post`.
+pub fn may(user: &keel::auth::AuthUser, action: &str, post: &post::Model) -> bool {
+    post.author_id == Some(user.id) || user.has_perm(&format!("blog.{action}_post"))
+}
+
+async fn find_for(
+    db: &Db,
+    id: i32,
+    user: &keel::auth::AuthUser,
+    action: &str,
+) -> Result<post::Model> {
+    let post = find(db, id).await?;
+    if may(user, action, &post) {
+        Ok(post)
+    } else {
+        Err(Error::forbidden(format!(
+            "Only its author or an editor may {action} this post."
+        )))
+    }
+}
+
 async fn new_post(
     keel::axum::extract::State(state): keel::axum::extract::State<AppState>,
+    _user: RequireUser,
 ) -> Result<View> {
     let action = state.url_for("posts", &[] as &[(&str, &str)])?;
     form_page("New post", &action, &InvalidForm::default())
@@ -120,10 +147,11 @@ async fn new_post(
 
 async fn edit(
     keel::axum::extract::State(state): keel::axum::extract::State<AppState>,
+    user: RequireUser,
     db: Db,
     Path(id): Path<i32>,
 ) -> Result<View> {
-    let post = find(&db, id).await?;
+    let post = find_for(&db, id, &user, "change").await?;
     let mut form = InvalidForm::default();
     form.values.insert("title".into(), post.title);
     form.values.insert("body".into(), post.body);
@@ -138,6 +166,7 @@ fn redirect_to_post(state: &AppState, id: i32) -> Result<Response> {
 
 async fn create(
     keel::axum::extract::State(state): keel::axum::extract::State<AppState>,
+    user: RequireUser,
     db: Db,
     session: Session,
     mut form: UploadForm,
@@ -159,6 +188,7 @@ async fn create(
         title: Set(data.title),
         body: Set(data.body),
         image_url: Set(image_url),
+        author_id: Set(Some(user.id)),
         ..Default::default()
     }
     .insert(&*db)
@@ -169,12 +199,13 @@ async fn create(
 
 async fn update(
     keel::axum::extract::State(state): keel::axum::extract::State<AppState>,
+    user: RequireUser,
     db: Db,
     session: Session,
     Path(id): Path<i32>,
     mut form: UploadForm,
 ) -> Result<Response> {
-    let existing = find(&db, id).await?;
+    let existing = find_for(&db, id, &user, "change").await?;
     let action = state.url_for("post", &[("id", id)])?;
     let data = match form.validate::<PostForm>() {
         Ok(d) => d,
@@ -201,11 +232,15 @@ async fn update(
 
 async fn delete(
     keel::axum::extract::State(state): keel::axum::extract::State<AppState>,
+    user: RequireUser,
     db: Db,
     session: Session,
     Path(id): Path<i32>,
 ) -> Result<Response> {
-    find(&db, id).await?.delete(&*db).await?;
+    find_for(&db, id, &user, "delete")
+        .await?
+        .delete(&*db)
+        .await?;
     session.flash("success", "Post deleted.");
     let home = state.url_for("home", &[] as &[(&str, &str)])?;
     Ok(Redirect::to(&home).into_response())

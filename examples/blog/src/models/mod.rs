@@ -4,5 +4,7 @@ pub mod post;
 
 /// Every model of the app.
 pub fn registry() -> keel::db::Models {
-    keel::db::Models::new().seedable::<post::Entity>()
+    keel::db::Models::new()
+        .include(keel::auth::models())
+        .seedable::<post::Entity>()
 }

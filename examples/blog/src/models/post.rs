@@ -18,10 +18,22 @@ pub struct Model {
     pub body: String,
     /// The URL of its image, if it has one.
     pub image_url: Option<String>,
+    /// Who wrote it (none for the demo posts); deleting the account keeps the post.
+    #[sea_orm(indexed)]
+    pub author_id: Option<i64>,
 }
 
-/// No relations yet (accounts come with authentication).
+/// A post belongs to its author, a Keel user.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The author.
+    #[sea_orm(
+        belongs_to = "keel::auth::models::user::Entity",
+        from = "Column::AuthorId",
+        to = "keel::auth::models::user::Column::Id",
+        on_delete = "SetNull"
+    )]
+    Author,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -10,16 +10,80 @@ struct Blog {
     _db: TestDb,
 }
 
+const PASSWORD: &str = "a long pass phrase 42";
+
+/// The blog, with a user logged in (`writer@example.com`).
 async fn blog() -> Blog {
-    let db = TestDb::migrated(keel::db::with_keel_migrations(blog::migrations::all())).await;
+    let b = anonymous().await;
+    b.sign_in("writer@example.com").await;
+    b
+}
+
+/// The blog, nobody logged in.
+async fn anonymous() -> Blog {
+    let db = TestDb::migrated(keel::db::all_migrations(
+        &blog::models::registry(),
+        blog::migrations::all(),
+    ))
+    .await;
     let media = tempfile::tempdir().expect("media dir");
     let app = blog::app()
         .set("database.url", db.url())
+        .set("session.store", "database")
         .set("uploads.dir", media.path().display().to_string());
     Blog {
         client: TestClient::new(app).await,
         media,
         _db: db,
+    }
+}
+
+impl Blog {
+    fn db(&self) -> keel::db::Db {
+        self.client
+            .state()
+            .get::<keel::db::Db>()
+            .cloned()
+            .expect("db")
+    }
+
+    /// Makes the account if needed and logs in with it (through the login form).
+    async fn sign_in(&self, email: &str) -> i64 {
+        let auth = keel::auth::Auth::of(self.client.state()).expect("auth");
+        let user = match auth.find_by_email(&self.db(), email).await.expect("lookup") {
+            Some(u) => u,
+            None => auth
+                .create_user(&self.db(), email, PASSWORD)
+                .await
+                .expect("a user"),
+        };
+        self.client.clear_cookies();
+        let token = token_in(&self.client.get("/auth/login").await.text());
+        self.client
+            .post("/auth/login")
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+            ])
+            .await
+            .assert_status(303);
+        user.id
+    }
+
+    /// Writes a post as the logged-in user; its URL.
+    async fn write(&self, title: &str) -> String {
+        let token = token_in(&self.client.get("/posts/new").await.text());
+        let (body, ct) =
+            keel_test::multipart(&[("title", None, title.as_bytes()), ("body", None, b"Text")]);
+        self.client
+            .post(&format!("/posts?_csrf={token}"))
+            .body(body, &ct)
+            .await
+            .assert_status(303)
+            .header("location")
+            .expect("location")
+            .to_owned()
     }
 }
 
@@ -228,6 +292,123 @@ async fn the_contact_form_sends_one_mail_with_both_parts() {
     assert!(
         home.contains("Thanks! Your message is on its way."),
         "{home}"
+    );
+}
+
+#[tokio::test]
+async fn only_the_author_or_an_editor_may_change_a_post() {
+    let b = blog().await;
+    let post = b.write("Mine").await;
+    let edit = format!("{post}/edit");
+    b.client.get(&edit).await.assert_status(200);
+    // Someone else: 403 on the form, the update and the delete; no buttons shown.
+    let other = b.sign_in("reader@example.com").await;
+    b.client.get(&edit).await.assert_status(403);
+    let page = b.client.get(&post).await.text();
+    assert!(
+        !page.contains(">Edit<") && !page.contains(">Delete<"),
+        "{page}"
+    );
+    let token = token_in(&b.client.get("/posts/new").await.text());
+    let (body, ct) = keel_test::multipart(&[("title", None, b"Hijack"), ("body", None, b"x")]);
+    b.client
+        .post(&format!("{post}?_csrf={token}"))
+        .body(body, &ct)
+        .await
+        .assert_problem(403, "forbidden");
+    b.client
+        .post(&format!("{post}/delete"))
+        .form(&[("_csrf", token.as_str())])
+        .await
+        .assert_problem(403, "forbidden");
+    // Through the editors group: may change, still may not delete.
+    let db = b.db();
+    keel::auth::perms::ensure_group(&db, "editors", &["blog.change_post"])
+        .await
+        .expect("group");
+    keel::auth::perms::add_to_group(&db, other, "editors")
+        .await
+        .expect("member");
+    b.client.get(&edit).await.assert_status(200);
+    let page = b.client.get(&post).await.text();
+    assert!(
+        page.contains(">Edit<") && !page.contains(">Delete<"),
+        "{page}"
+    );
+    b.client
+        .post(&format!("{post}/delete"))
+        .form(&[("_csrf", token.as_str())])
+        .await
+        .assert_status(403);
+    // Granted directly.
+    keel::auth::perms::grant(&db, other, "blog.delete_post")
+        .await
+        .expect("grant");
+    b.client
+        .post(&format!("{post}/delete"))
+        .form(&[("_csrf", token.as_str())])
+        .await
+        .assert_status(303);
+}
+
+#[tokio::test]
+async fn visitors_read_but_are_sent_to_log_in_to_write() {
+    let b = anonymous().await;
+    b.client.get("/").await.assert_status(200);
+    b.client
+        .get("/posts/new")
+        .accept_html()
+        .await
+        .assert_status(303)
+        .assert_header("location", "/auth/login?next=%2Fposts%2Fnew");
+    let login = b.client.get("/auth/login?next=/posts/new").await.text();
+    assert!(
+        login.contains("Keel Blog"),
+        "the blog's own layout: {login}"
+    );
+    assert!(
+        login.contains(r#"name="next" value="&#x2f;posts&#x2f;new""#),
+        "{login}"
+    );
+}
+
+#[test]
+fn createsuperuser_runs_from_the_environment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}/su.db?mode=rwc", dir.path().display());
+    let run = |extra: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_blog"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["createsuperuser", "--no-input"])
+            .env("KEEL_ENV", "test")
+            .env("DATABASE_URL", &url)
+            .env("KEEL__DATABASE__AUTO_MIGRATE", "true")
+            .env("KEEL__DATABASE__AUTO_SEED", "[]");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("the blog binary runs")
+    };
+    let missing = run(&[]);
+    assert!(!missing.status.success());
+    let ok = run(&[
+        ("KEEL_SUPERUSER_EMAIL", "admin@example.com"),
+        ("KEEL_SUPERUSER_PASSWORD", PASSWORD),
+    ]);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(out.contains("Superuser admin@example.com created"), "{out}");
+    let again = run(&[
+        ("KEEL_SUPERUSER_EMAIL", "admin@example.com"),
+        ("KEEL_SUPERUSER_PASSWORD", PASSWORD),
+    ]);
+    assert!(
+        !again.status.success(),
+        "a second one with the same address is refused"
     );
 }
 
