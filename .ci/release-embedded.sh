@@ -25,5 +25,8 @@ css=$(echo "$home" | grep -o '/static/style.css?v=[0-9a-f]*' | head -1)
 test -n "$css" || { echo "no versioned stylesheet URL"; exit 1; }
 curl -fs -D - -o /dev/null "http://127.0.0.1:$port$css" | grep -qi 'content-type: text/css' \
   || { echo "embedded stylesheet not served"; exit 1; }
-curl -fs -o /dev/null "http://127.0.0.1:$port/posts/new"
+# Keel's own account pages are embedded too (in the blog's layout).
+login=$(curl -fs "http://127.0.0.1:$port/auth/login")
+echo "$login" | grep -q 'Keel Blog' && echo "$login" | grep -q 'name="password"' \
+  || { echo "the login page did not render from embedded templates"; exit 1; }
 echo "release build: embedded templates and static files served with no source folders (ok)"

@@ -20,6 +20,7 @@
 //! | [`seed`] | JSON fixtures loaded into entities, idempotent by primary key |
 //! | [`error`] | `DbErr` → 404 / 409 / 503, never the SQL |
 //! | [`sessions`] | `[session] store = "database"`: sessions in the app's database |
+//! | [`batch`] | [`update_column`]: many rows' column in one statement |
 //!
 //! ## Configuration
 //!
@@ -27,6 +28,7 @@
 //! uses a SQLite file under `data/`, created on first use, in WAL mode with foreign
 //! keys on. Postgres and MySQL/MariaDB are the `postgres` and `mysql` features.
 
+pub mod batch;
 pub mod commands;
 pub mod error;
 pub mod migrate;
@@ -46,6 +48,7 @@ use http::request::Parts;
 use keel_core::{App, AppState, Error};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
+pub use batch::update_column;
 pub use error::DbErrorClassifier;
 pub use migrate::entities::Models;
 pub use migrate::{Migration, Migrator};

@@ -102,6 +102,14 @@ pub mod view {
             keel_view::plugin::<T>()(app);
         }
     }
+
+    /// The views plugin alone, without sessions and CSRF protection: for apps that
+    /// render pages but keep no per-visitor state (`csrf_field()` and `messages` are
+    /// then unavailable).
+    pub fn templates<T: rust_embed::RustEmbed + 'static>()
+    -> impl FnOnce(&mut keel_core::App) + Send + 'static {
+        keel_view::plugin::<T>()
+    }
 }
 
 /// Email: the `Mail` extractor, console / file / memory backends, SMTP with the

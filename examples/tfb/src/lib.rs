@@ -1,12 +1,30 @@
-//! TechEmpower Framework Benchmark test types through Keel's ordinary APIs:
-//! plaintext and JSON. (The database test types come with Keel's data layer.)
+//! TechEmpower Framework Benchmark test types through Keel's ordinary APIs: plaintext,
+//! json, db, queries, fortunes, updates and cached-queries.
 //!
-//! Run: `cargo run --profile bench-release -p example-tfb`, then
-//! `python3 ../shared/bench/verify.py http://127.0.0.1:8080 --tests plaintext,json`.
+//! Run: `cargo run --profile bench-release -p example-tfb` (the database types need
+//! the `hello_world` database of `../shared/bench/db/setup.sh`), then
+//! `python3 ../shared/bench/verify.py http://127.0.0.1:8080`.
 
+pub mod models;
+
+use std::time::Duration;
+
+use keel::axum::extract::{FromRequestParts, State};
+use keel::axum::http::request::Parts;
+use keel::cache::Cache;
+use keel::db::Db;
+use keel::db::sea_orm::{EntityTrait, QueryOrder};
 use keel::routing::{Router, get};
-use keel::{App, Json};
+use keel::view::{View, view};
+use keel::{App, AppState, Error, Json, Result};
 use serde::Serialize;
+
+use models::{fortune, world};
+
+#[derive(keel::view::rust_embed::RustEmbed)]
+#[folder = "templates/"]
+#[crate_path = "keel::view::rust_embed"]
+struct Templates;
 
 /// The `/json` body.
 #[derive(Serialize)]
@@ -25,11 +43,157 @@ async fn json() -> Json<Message> {
     })
 }
 
-/// The app.
-pub fn app() -> App {
+/// How many rows a request asks for: TechEmpower's lenient rule (absent, not a number or
+/// below 1: 1; above 500: 500), read from `queries` or `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub usize);
+
+impl<S: Send + Sync> FromRequestParts<S> for Count {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let n = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                matches!(k, "queries" | "count").then(|| v.parse::<i64>().unwrap_or(1))
+            })
+            .unwrap_or(1);
+        Ok(Count(usize::try_from(n.clamp(1, 500)).unwrap_or(1)))
+    }
+}
+
+fn random_id() -> i32 {
+    fastrand::i32(1..=10_000)
+}
+
+async fn world_by_id(db: &Db, id: i32) -> Result<world::Model> {
+    world::Entity::find_by_id(id)
+        .one(&**db)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("There is no world {id}.")))
+}
+
+async fn db(db: Db) -> Result<Json<world::Model>> {
+    Ok(Json(world_by_id(&db, random_id()).await?))
+}
+
+/// `n` random worlds, read concurrently (each query on its own pooled connection).
+async fn random_worlds(db: &Db, n: usize) -> Result<Vec<world::Model>> {
+    futures_util::future::try_join_all((0..n).map(|_| world_by_id(db, random_id()))).await
+}
+
+async fn queries(db: Db, Count(n): Count) -> Result<Json<Vec<world::Model>>> {
+    Ok(Json(random_worlds(&db, n).await?))
+}
+
+async fn fortunes(db: Db) -> Result<View> {
+    let mut all = fortune::Entity::find()
+        .order_by_asc(fortune::Column::Id)
+        .all(&*db)
+        .await?;
+    all.push(fortune::Model {
+        id: 0,
+        message: "Additional fortune added at request time.".into(),
+    });
+    all.sort_unstable_by(|a, b| a.message.cmp(&b.message));
+    Ok(view(
+        "fortunes.html",
+        serde_json::json!({ "fortunes": all }),
+    ))
+}
+
+async fn updates(db: Db, Count(n): Count) -> Result<Json<Vec<world::Model>>> {
+    let mut worlds = random_worlds(&db, n).await?;
+    for w in &mut worlds {
+        w.random_number = random_id();
+    }
+    // One statement for all rows (keel::db::update_column).
+    let rows: Vec<(i32, i32)> = worlds.iter().map(|w| (w.id, w.random_number)).collect();
+    keel::db::update_column::<world::Entity, _, _>(
+        &*db,
+        world::Column::Id,
+        world::Column::RandomNumber,
+        &rows,
+    )
+    .await?;
+    Ok(Json(worlds))
+}
+
+/// How long cached worlds live.
+const CACHE_TTL: Duration = Duration::from_secs(24 * 3600);
+
+async fn cached_world(cache: &Cache, db: &Db, id: i32) -> Result<world::Model> {
+    cache
+        .get_or_compute(&format!("world:{id}"), CACHE_TTL, || world_by_id(db, id))
+        .await
+}
+
+async fn cached_queries(
+    State(state): State<AppState>,
+    Count(n): Count,
+) -> Result<Json<Vec<world::Model>>> {
+    let (cache, db) = (cache_of(&state)?, db_of(&state)?);
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(cached_world(&cache, &db, random_id()).await?);
+    }
+    Ok(Json(out))
+}
+
+fn cache_of(state: &AppState) -> Result<Cache> {
+    state
+        .get::<Cache>()
+        .cloned()
+        .ok_or_else(|| Error::internal_msg("the cache plugin is not installed"))
+}
+
+fn db_of(state: &AppState) -> Result<Db> {
+    state
+        .get::<Db>()
+        .cloned()
+        .ok_or_else(|| Error::internal_msg("the database plugin is not installed"))
+}
+
+/// The plaintext and json routes alone (no database needed).
+pub fn plain_app() -> App {
     App::new("tfb").routes(
         Router::new()
             .route("/plaintext", get(plaintext).name("plaintext"))
             .route("/json", get(json).name("json")),
     )
+}
+
+/// The app: all seven test types.
+pub fn app() -> App {
+    App::new("tfb")
+        .plugin(keel::db::plugin(models::registry(), Vec::new))
+        .plugin(keel::cache::plugin)
+        .plugin(keel::view::templates::<Templates>())
+        .plugin(|app: &mut App| {
+            // Fill the cache from the table once at start, as the TechEmpower entries do.
+            app.on_started(|state: AppState| async move {
+                let (cache, db) = (cache_of(&state)?, db_of(&state)?);
+                for w in world::Entity::find().all(&*db).await? {
+                    cache.set(&format!("world:{}", w.id), &w, CACHE_TTL).await?;
+                }
+                Ok(())
+            });
+        })
+        .routes(
+            Router::new()
+                .route("/plaintext", get(plaintext).name("plaintext"))
+                .route("/json", get(json).name("json"))
+                .route("/db", get(db).name("db"))
+                .route("/queries", get(queries).name("queries"))
+                .route("/fortunes", get(fortunes).name("fortunes"))
+                .route("/updates", get(updates).name("updates"))
+                .route(
+                    "/cached-queries",
+                    get(cached_queries).name("cached_queries"),
+                ),
+        )
 }

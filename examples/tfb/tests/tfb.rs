@@ -6,7 +6,7 @@ use keel_test::TestClient;
 
 #[tokio::test]
 async fn plaintext_and_json() {
-    let c = TestClient::new(tfb::app()).await;
+    let c = TestClient::new(tfb::plain_app()).await;
     c.get("/plaintext")
         .await
         .assert_status(200)
