@@ -2,7 +2,7 @@
 # Side-by-side TechEmpower-style load run of examples/tfb against the axum, actix and
 # hyper peers of ../shared/bench, repeated, with medians written to benches/RESULTS.md.
 #
-#   benches/tfb.sh                          # 3 runs of plaintext,json (~6 min)
+#   benches/tfb.sh                          # 3 runs of all seven tests (~35 min), then memory and start-up
 #   benches/tfb.sh --runs 5 --tests json    # more runs, one test
 #
 # Needs ../shared/bench/db/setup.sh to have run once (root: PostgreSQL, wrk).
@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${KEEL_SHARED:-$root/../shared}
 work=${KEEL_BENCH_DIR:-$HOME/.cache/keel-bench}
 runs=3
-tests=plaintext,json
+tests=plaintext,json,db,queries,fortunes,updates,cached-queries
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -50,4 +50,13 @@ for i in $(seq 1 "$runs"); do
 done
 python3 "$root/benches/aggregate.py" --machine "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
   "$outdir"/run-*.json > "$root/benches/RESULTS.md"
+# Memory and start-up, binaries started directly (no build step in the timing).
+peers="$work/bench/peers/target/release"
+{
+  printf '\n## Memory and start-up\n\n'
+  python3 "$root/benches/memory.py" --runs 3 \
+    keel="cd $root/examples/tfb && exec $bin" \
+    axum="exec $peers/peer-axum" \
+    actix="exec $peers/peer-actix"
+} | tee "$outdir/memory.md" >> "$root/benches/RESULTS.md"
 echo "wrote benches/RESULTS.md (per-run reports in $outdir)"

@@ -158,13 +158,16 @@ fn db_of(state: &AppState) -> Result<Db> {
         .ok_or_else(|| Error::internal_msg("the database plugin is not installed"))
 }
 
-/// The plaintext and json routes alone (no database needed).
+/// The plaintext and json routes alone (no database needed; its config section is
+/// left unread).
 pub fn plain_app() -> App {
-    App::new("tfb").routes(
-        Router::new()
-            .route("/plaintext", get(plaintext).name("plaintext"))
-            .route("/json", get(json).name("json")),
-    )
+    App::new("tfb")
+        .plugin(|app: &mut App| app.known_section("database"))
+        .routes(
+            Router::new()
+                .route("/plaintext", get(plaintext).name("plaintext"))
+                .route("/json", get(json).name("json")),
+        )
 }
 
 /// The app: all seven test types.

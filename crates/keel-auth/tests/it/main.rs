@@ -73,7 +73,8 @@ async fn home() -> keel_view::View {
 
 struct Shop {
     client: TestClient,
-    db: TestDb,
+    /// Kept alive for the test (dropped: the database is removed).
+    _db: Option<TestDb>,
 }
 
 async fn shop_with(settings: &[(&str, Value)]) -> Shop {
@@ -106,7 +107,7 @@ async fn shop_with(settings: &[(&str, Value)]) -> Shop {
     }
     Shop {
         client: TestClient::new(app).await,
-        db,
+        _db: Some(db),
     }
 }
 
@@ -917,7 +918,6 @@ async fn the_user_row_is_a_plain_seaorm_model() {
         json.get("password").is_none(),
         "the hash is never serialized"
     );
-    let _ = s.db.url();
 }
 
 #[test]
@@ -927,4 +927,86 @@ fn the_shipped_migration_matches_the_models() {
         &keel_auth::models(),
         concat!(env!("CARGO_MANIFEST_DIR"), "/src/migrations"),
     );
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_client_address_across_accounts() {
+    let s = shop_with(&[
+        ("auth.throttle.max_failures_per_ip", json!(3)),
+        ("auth.throttle.window", json!("60s")),
+    ])
+    .await;
+    s.user("mo@example.com").await;
+    // Three accounts, one failure each, from the same address.
+    for who in ["a@example.com", "b@example.com", "c@example.com"] {
+        s.login_json(who, "wrong password!")
+            .await
+            .assert_status(401);
+    }
+    // The address is locked, whichever account it tries next.
+    s.login_json("mo@example.com", PASSWORD)
+        .await
+        .assert_problem(429, "login_throttled");
+}
+
+/// Two app nodes sharing a Redis cache see the same failure counts.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn the_throttle_holds_across_nodes_sharing_redis() {
+    let prefix = format!(
+        "keel-test-auth:{}:{}:",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let settings = [
+        ("cache.backend", json!("redis")),
+        ("cache.redis_url", json!("redis://127.0.0.1:6379/")),
+        ("cache.prefix", json!(prefix)),
+        ("auth.throttle.max_failures", json!(3)),
+    ];
+    let db = TestDb::migrated(keel_db::all_migrations(&models(), migrations())).await;
+    let node = || {
+        let mut app = App::new("shop")
+            .environment(keel_core::Environment::Test)
+            .set("database.url", db.url())
+            .set("mail.backend", "memory")
+            .plugin(keel_db::plugin(models(), migrations))
+            .plugin(keel_cache::plugin)
+            .plugin(|app: &mut App| keel_http::session::plugin(app))
+            .plugin(keel_view::plugin::<Templates>())
+            .plugin(keel_mail::plugin)
+            .plugin(keel_auth::plugin);
+        for (k, v) in &settings {
+            app = app.set(k, v);
+        }
+        app
+    };
+    let a = Shop {
+        client: TestClient::new(node()).await,
+        _db: None,
+    };
+    let b = Shop {
+        client: TestClient::new(node()).await,
+        _db: None,
+    };
+    a.user("node@example.com").await;
+    a.login_json("node@example.com", "wrong password!")
+        .await
+        .assert_status(401);
+    b.login_json("node@example.com", "wrong password!")
+        .await
+        .assert_status(401);
+    a.login_json("node@example.com", "wrong password!")
+        .await
+        .assert_status(401);
+    // Locked on both nodes, though neither saw three failures itself.
+    b.login_json("node@example.com", PASSWORD)
+        .await
+        .assert_problem(429, "login_throttled");
+    a.login_json("node@example.com", PASSWORD)
+        .await
+        .assert_problem(429, "login_throttled");
 }
