@@ -51,7 +51,7 @@ done
 python3 "$root/benches/aggregate.py" --machine "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
   "$outdir"/run-*.json > "$root/benches/RESULTS.md"
 # Memory and start-up, binaries started directly (no build step in the timing).
-peers="$work/bench/peers/target/release"
+peers="${CARGO_TARGET_DIR:-$work/bench/peers/target}/release"
 {
   printf '\n## Memory and start-up\n\n'
   python3 "$root/benches/memory.py" --runs 3 \

@@ -25,6 +25,13 @@ pub async fn connect(settings: &DbSettings, url: &str) -> Result<DatabaseConnect
             },
             settings.slow_statement,
         );
+    // SeaORM (like sqlx) pings a connection on every checkout by default: one extra
+    // round trip per query. Ping only connections that sat idle.
+    if settings.ping_after_idle.is_zero() {
+        opts.test_before_acquire(true);
+    } else {
+        opts.test_before_acquire_if_idle_for(settings.ping_after_idle);
+    }
     #[cfg(feature = "sqlite")]
     opts.map_sqlx_sqlite_opts(|o| {
         use sea_orm::sqlx::sqlite::SqliteJournalMode;

@@ -32,6 +32,11 @@ pub struct DbSettings {
     /// How long a request may wait for a pooled connection before a 503.
     #[serde(with = "duration")]
     pub acquire_timeout: Duration,
+    /// A pooled connection idle for this long is pinged before it is handed out (it may
+    /// have been closed by the server or a firewall meanwhile); a busy one is not, which
+    /// saves a round trip per query (`"0s"`: ping on every checkout).
+    #[serde(with = "duration")]
+    pub ping_after_idle: Duration,
     /// The level at which every SQL statement is logged (`"off"`, `"error"`, `"warn"`,
     /// `"info"`, `"debug"`, `"trace"`; tracing target `sqlx::query`).
     pub log_statements: LogLevel,
@@ -63,6 +68,7 @@ impl Default for DbSettings {
             min_connections: 0,
             connect_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
+            ping_after_idle: Duration::from_secs(30),
             log_statements: LogLevel::Off,
             slow_statement: Duration::from_secs(1),
             retry_after: 5,
