@@ -187,6 +187,11 @@ fn merge(into: &mut serde_json::Value, extra: serde_json::Value) {
     }
 }
 
+/// A form page with nothing filled in yet.
+fn empty_form(template: &str) -> Response {
+    view(template, json!({ "form": InvalidForm::default() })).into_response()
+}
+
 fn message_page(json: bool, status: StatusCode, title: &str, text: &str) -> Response {
     if json {
         return (status, axum::Json(json!({ "detail": text }))).into_response();
@@ -266,11 +271,7 @@ struct SignupForm {
 }
 
 async fn signup_page() -> Response {
-    view(
-        "auth/signup.html",
-        json!({ "form": InvalidForm::default() }),
-    )
-    .into_response()
+    empty_form("auth/signup.html")
 }
 
 async fn signup(
@@ -459,11 +460,7 @@ struct PasswordChangeForm {
 }
 
 async fn password_change_page(_user: RequireUser) -> Response {
-    view(
-        "auth/password_change.html",
-        json!({ "form": InvalidForm::default() }),
-    )
-    .into_response()
+    empty_form("auth/password_change.html")
 }
 
 async fn password_change(
@@ -526,11 +523,7 @@ struct ResetForm {
 }
 
 async fn reset_page() -> Response {
-    view(
-        "auth/password_reset.html",
-        json!({ "form": InvalidForm::default() }),
-    )
-    .into_response()
+    empty_form("auth/password_reset.html")
 }
 
 async fn reset(
@@ -620,11 +613,7 @@ async fn reset_confirm_page(
             BAD_LINK,
         ));
     }
-    Ok(view(
-        "auth/password_reset_confirm.html",
-        json!({ "form": InvalidForm::default() }),
-    )
-    .into_response())
+    Ok(empty_form("auth/password_reset_confirm.html"))
 }
 
 #[derive(Debug, Deserialize, garde::Validate)]

@@ -431,12 +431,7 @@ pub fn with_permissions(
                     HasherSettings::default()
                 });
         settings.hasher = Some(hasher_settings);
-        let secret = app
-            .config()
-            .section::<keel_core::AppSettings>("app")
-            .unwrap_or_default()
-            .secret_key()
-            .to_owned();
+        let secret = app.app_settings().secret_key().to_owned();
         let hasher = match Hasher::new(hasher_settings) {
             Ok(h) => h,
             Err(e) => {

@@ -217,6 +217,14 @@ impl App {
         self.config.as_ref().expect("config was just loaded")
     }
 
+    /// The `[app]` section: the secret key, debug mode, the data folder (read by
+    /// plugins that sign, encrypt or switch on debug behaviour).
+    pub fn app_settings(&mut self) -> crate::AppSettings {
+        self.config()
+            .section::<crate::AppSettings>("app")
+            .unwrap_or_default()
+    }
+
     /// Reads config section `key` into `T` and marks the section as known. A problem is
     /// recorded (and reported by `build`) when the section is invalid; `T::default()`
     /// is returned meanwhile so that other plugins can report their problems too.

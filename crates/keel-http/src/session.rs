@@ -486,12 +486,7 @@ pub fn plugin(app: &mut App) {
     }
     let settings: SessionSettings = app.section("session");
     let environment = app.config().environment();
-    let secret = app
-        .config()
-        .section::<keel_core::AppSettings>("app")
-        .unwrap_or_default()
-        .secret_key()
-        .to_owned();
+    let secret = app.app_settings().secret_key().to_owned();
     if !["lax", "strict", "none"].contains(&settings.same_site.as_str()) {
         app.config_problem(ConfigProblem {
             key: "session.same_site".into(),

@@ -367,11 +367,7 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
         }
         let settings: ViewSettings = app.section("views");
         let environment = app.config().environment();
-        let debug = app
-            .config()
-            .section::<keel_core::AppSettings>("app")
-            .unwrap_or_default()
-            .debug(environment);
+        let debug = app.app_settings().debug(environment);
         let shared = SharedTemplates::default();
         app.extensions().insert(shared.clone());
         let from_disk = settings
