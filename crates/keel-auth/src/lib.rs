@@ -116,6 +116,54 @@ impl AuthUser {
     }
 }
 
+/// `user` in templates: the [`AuthUser`]'s fields, and `user.has_perm(codename)`.
+#[derive(Debug)]
+struct TemplateUser(Arc<AuthUser>);
+
+impl keel_view::minijinja::value::Object for TemplateUser {
+    // Not a map to iterate (an empty map would be false in `{% if user %}`).
+    fn repr(self: &Arc<Self>) -> keel_view::minijinja::value::ObjectRepr {
+        keel_view::minijinja::value::ObjectRepr::Plain
+    }
+
+    fn get_value(
+        self: &Arc<Self>,
+        key: &keel_view::minijinja::Value,
+    ) -> Option<keel_view::minijinja::Value> {
+        use keel_view::minijinja::Value;
+        let u = &self.0;
+        Some(match key.as_str()? {
+            "id" => Value::from(u.id),
+            "email" => Value::from(u.email.as_str()),
+            "is_staff" => Value::from(u.is_staff),
+            "is_superuser" => Value::from(u.is_superuser),
+            "email_verified" => Value::from(u.email_verified),
+            "perms" => Value::from(keel_view::minijinja::value::Serde(&u.perms)),
+            "method" => Value::from(keel_view::minijinja::value::Serde(&u.method)),
+            _ => return None,
+        })
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut keel_view::minijinja::State<'_, '_>,
+        method: &str,
+        args: &[keel_view::minijinja::Value],
+    ) -> Result<keel_view::minijinja::Value, keel_view::minijinja::Error> {
+        use keel_view::minijinja::{Error as JinjaError, ErrorKind, Value};
+        if method != "has_perm" {
+            return Err(JinjaError::from(ErrorKind::UnknownMethod));
+        }
+        let codename = args.first().and_then(Value::as_str).ok_or_else(|| {
+            JinjaError::new(
+                ErrorKind::InvalidOperation,
+                "has_perm takes a permission codename such as \"blog.change_post\"",
+            )
+        })?;
+        Ok(Value::from(self.0.has_perm(codename)))
+    }
+}
+
 /// Everything the auth layer needs, built once; in the app's extensions.
 #[derive(Debug, Clone)]
 pub struct Auth {
@@ -255,9 +303,8 @@ impl Auth {
             return Ok(Err(LoginRefusal::Throttled(wait)));
         }
         let Some(user) = self.find_by_email(db, &email).await? else {
-            let hasher = self.hasher.clone();
-            let password = password.to_owned();
-            let _ = tokio::task::spawn_blocking(move || hasher.waste_time(&password)).await;
+            // Verifying against no hash costs the same time as a real check.
+            self.verify_password(password, "").await?;
             self.throttle.failed(&email, client).await?;
             return Ok(Err(LoginRefusal::Invalid));
         };
@@ -338,16 +385,9 @@ impl Auth {
     }
 }
 
-fn email_is_plausible(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+/// Whether `email` is an address (garde's email rule, as forms use).
+pub(crate) fn email_is_plausible(email: &str) -> bool {
+    garde::rules::email::parse_email(email).is_ok()
 }
 
 /// Why a login was refused.
@@ -478,15 +518,11 @@ pub fn with_permissions(
             app.add_routes(keel_core::routing::Router::new().nest(&mount, flows::routes()));
         }
         keel_core::template::add_template_source(app, flows::builtin_template);
-        keel_core::template::add_template_context(app, |parts| {
-            let mut out = serde_json::Map::new();
-            if let Some(user) = parts.extensions.get::<Arc<AuthUser>>() {
-                out.insert(
-                    "user".into(),
-                    serde_json::to_value(user.as_ref()).unwrap_or_default(),
-                );
-            }
-            out
+        keel_view::add_context_value(app, "user", |parts| {
+            parts
+                .extensions
+                .get::<Arc<AuthUser>>()
+                .map(|u| keel_view::minijinja::Value::from_object(TemplateUser(Arc::clone(u))))
         });
         // Permissions for the app's models and the custom ones, created on start.
         let app_name = app.name().to_owned();

@@ -120,11 +120,6 @@ impl Hasher {
         );
         stored.starts_with(&want)
     }
-
-    /// Runs a verification for a user that does not exist, to spend the same time.
-    pub fn waste_time(&self, password: &str) {
-        let _ = self.hash(password);
-    }
 }
 
 /// `[auth.password]`: what a new password must satisfy.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use keel_core::Error;
 use keel_db::Db;
 use keel_db::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 
 use crate::models::{group, group_permission, permission, user_group, user_permission};
@@ -74,24 +74,16 @@ async fn require(db: &Db, codename: &str) -> Result<permission::Model, Error> {
 
 /// The permission codenames `user_id` holds, directly and through groups.
 pub async fn codenames_of(db: &Db, user_id: i64) -> Result<BTreeSet<String>, Error> {
-    let backend = db.get_database_backend();
-    let (a, b) = if backend == keel_db::sea_orm::DbBackend::Postgres {
-        ("$1", "$2")
-    } else {
-        ("?", "?")
-    };
-    let sql = format!(
-        "SELECT p.codename FROM keel_permissions p \
-         JOIN keel_user_permissions up ON up.permission_id = p.id WHERE up.user_id = {a} \
+    let sql = "SELECT p.codename FROM keel_permissions p \
+         JOIN keel_user_permissions up ON up.permission_id = p.id WHERE up.user_id = ? \
          UNION SELECT p.codename FROM keel_permissions p \
          JOIN keel_group_permissions gp ON gp.permission_id = p.id \
-         JOIN keel_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = {b}"
-    );
+         JOIN keel_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = ?";
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
+        .query_all_raw(keel_db::statement(
+            db.get_database_backend(),
             sql,
-            [user_id.into(), user_id.into()],
+            vec![user_id.into(), user_id.into()],
         ))
         .await?;
     let mut out = BTreeSet::new();

@@ -220,6 +220,38 @@ pub fn with_keel_migrations(migrations: Vec<Migration>) -> Vec<Migration> {
     all
 }
 
+/// A raw statement written with `?` placeholders, numbered (`$1`, `$2`…) for Postgres:
+/// one SQL text for every backend.
+///
+/// ```
+/// use keel_db::sea_orm::DbBackend;
+/// let st = keel_db::statement(DbBackend::Postgres, "SELECT 1 WHERE ? = ?", vec![1.into(), 1.into()]);
+/// assert_eq!(st.sql, "SELECT 1 WHERE $1 = $2");
+/// ```
+pub fn statement(
+    backend: sea_orm::DbBackend,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> sea_orm::Statement {
+    let sql = if backend == sea_orm::DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
 /// Every migration an app applies, in order: Keel's own (sessions), those of the
 /// components its models include (auth), then the app's.
 pub fn all_migrations(models: &Models, migrations: Vec<Migration>) -> Vec<Migration> {

@@ -59,24 +59,7 @@ impl DbSessionStore {
     }
 
     fn stmt(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> Statement {
-        let backend = db.get_database_backend();
-        // `$1` on Postgres, `?` elsewhere.
-        let sql = if backend == sea_orm::DbBackend::Postgres {
-            let mut out = String::new();
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        } else {
-            sql.to_owned()
-        };
-        Statement::from_sql_and_values(backend, sql, values)
+        crate::statement(db.get_database_backend(), sql, values)
     }
 }
 

@@ -54,6 +54,8 @@ use minijinja::value::Kwargs;
 use minijinja::{AutoEscape, Environment as Jinja, State as JinjaState, Value};
 use serde::{Deserialize, Serialize};
 
+/// minijinja, for [`add_context_value`]'s objects.
+pub use minijinja;
 /// rust-embed, for `#[derive(RustEmbed)]` on the templates folder.
 pub use rust_embed;
 
@@ -181,6 +183,7 @@ impl Renderer for Views {
 struct Layer {
     views: Arc<Views>,
     contexts: TemplateContexts,
+    values: ContextValues,
 }
 
 async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -> Response {
@@ -199,12 +202,15 @@ async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -
     for f in &layer.contexts.0 {
         extra.extend(f(&snapshot));
     }
-    // The logged-in user (from keel-auth) answers `user.has_perm("app.codename")`.
-    let user = match extra.remove("user") {
-        Some(serde_json::Value::Object(u)) => Value::from_object(UserValue(u)),
-        Some(other) => Value::from(minijinja::value::Serde(&other)),
-        None => Value::UNDEFINED,
-    };
+    // Values that are template objects (with methods), such as keel-auth's `user`.
+    let objects = Value::from(
+        layer
+            .values
+            .0
+            .iter()
+            .filter_map(|(name, f)| f(&snapshot).map(|v| (name.clone(), v)))
+            .collect::<BTreeMap<String, Value>>(),
+    );
     let request = minijinja::context! {
         path => snapshot.uri.path(),
         query => snapshot.uri.query().unwrap_or_default(),
@@ -214,7 +220,8 @@ async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -
     let ctx = minijinja::value::merge_maps([
         page.context.clone(),
         Value::from(minijinja::value::Serde(&extra)),
-        minijinja::context! { request => request, config => layer.views.config.clone(), user => user },
+        objects,
+        minijinja::context! { request => request, config => layer.views.config.clone() },
     ]);
     let rendered = layer
         .views
@@ -233,48 +240,6 @@ async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -
             Response::from_parts(head, axum::body::Body::from(html))
         }
         Err(e) => error_page(&layer.views, &page.name, &e),
-    }
-}
-
-/// The `user` of a page: its fields, and `has_perm(codename)` (true for superusers
-/// and for the codenames in its `perms` list).
-#[derive(Debug)]
-struct UserValue(serde_json::Map<String, serde_json::Value>);
-
-impl minijinja::value::Object for UserValue {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let v = self.0.get(key.as_str()?)?;
-        Some(Value::from(minijinja::value::Serde(v)))
-    }
-
-    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
-        minijinja::value::Enumerator::Values(
-            self.0.keys().map(|k| Value::from(k.as_str())).collect(),
-        )
-    }
-
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut JinjaState<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, minijinja::Error> {
-        if method != "has_perm" {
-            return Err(minijinja::Error::from(minijinja::ErrorKind::UnknownMethod));
-        }
-        let codename = args.first().and_then(Value::as_str).ok_or_else(|| {
-            minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                "has_perm takes a permission codename such as \"blog.change_post\"",
-            )
-        })?;
-        let superuser = self.0.get("is_superuser") == Some(&serde_json::Value::Bool(true));
-        let held = self
-            .0
-            .get("perms")
-            .and_then(serde_json::Value::as_array)
-            .is_some_and(|p| p.iter().any(|v| v.as_str() == Some(codename)));
-        Ok(Value::from(superuser || held))
     }
 }
 
@@ -357,6 +322,39 @@ fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
     }
 }
 
+/// Computes a page value from the request it is rendered for: any minijinja value,
+/// objects with methods included (`None`: the name stays undefined).
+pub type ValueFn = Arc<dyn Fn(&http::request::Parts) -> Option<Value> + Send + Sync + 'static>;
+
+/// Every registered [`ValueFn`] with the name it fills.
+#[derive(Clone, Default)]
+pub struct ContextValues(pub Vec<(String, ValueFn)>);
+
+impl std::fmt::Debug for ContextValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
+    }
+}
+
+/// Gives every rendered page the value `name`, computed from its request. Unlike
+/// `keel_core::template::add_template_context` (plain data), the value may be a
+/// template object with methods: keel-auth's `user.has_perm("blog.change_post")`.
+pub fn add_context_value(
+    app: &mut App,
+    name: &str,
+    f: impl Fn(&http::request::Parts) -> Option<Value> + Send + Sync + 'static,
+) {
+    let mut all = app
+        .extensions()
+        .get::<ContextValues>()
+        .cloned()
+        .unwrap_or_default();
+    all.0.push((name.to_owned(), Arc::new(f)));
+    app.extensions().insert(all);
+}
+
 /// The views plugin for templates embedded as `T` (a `RustEmbed` of the templates
 /// folder). `csrf_token()` and `messages` need sessions: `keel::view::plugin` installs
 /// both.
@@ -433,6 +431,7 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
                 let layer = Layer {
                     views: Arc::clone(&views),
                     contexts: state.get::<TemplateContexts>().cloned().unwrap_or_default(),
+                    values: state.get::<ContextValues>().cloned().unwrap_or_default(),
                 };
                 router.layer(axum::middleware::from_fn_with_state(layer, view_middleware))
             },
