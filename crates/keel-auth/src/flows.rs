@@ -19,6 +19,7 @@ use keel_core::routing::{Router, delete, get, post};
 use keel_core::{AppState, Error, FieldError};
 use keel_db::Db;
 use keel_db::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use keel_http::extract::{Path, Query};
 use keel_http::form::{FormData, InvalidForm};
 use keel_http::session::Session;
 use keel_mail::Mail;
@@ -387,7 +388,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(axum::extract::Query(q): axum::extract::Query<NextQuery>) -> Response {
+async fn login_page(Query(q): Query<NextQuery>) -> Response {
     let mut form = InvalidForm::default();
     if let Some(next) = safe_next(q.next.as_deref()) {
         form.values.insert("next".into(), next);
@@ -600,7 +601,7 @@ const BAD_LINK: &str =
 async fn reset_confirm_page(
     auth: Auth,
     db: Db,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    Path(token): Path<String>,
 ) -> Result<Response, Error> {
     if user_of_link(&auth, &db, Purpose::Reset, &token)
         .await?
@@ -629,7 +630,7 @@ async fn reset_confirm(
     auth: Auth,
     db: Db,
     session: Session,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    Path(token): Path<String>,
     sub: Submission,
 ) -> Result<Response, Error> {
     const PAGE: &str = "auth/password_reset_confirm.html";
@@ -675,7 +676,7 @@ async fn verify(
     auth: Auth,
     db: Db,
     parts: Parts,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    Path(token): Path<String>,
 ) -> Result<Response, Error> {
     let json = !keel_http::problem::prefers_html(parts.headers.get(http::header::ACCEPT));
     let Some(u) = user_of_link(&auth, &db, Purpose::Verify, &token).await? else {
@@ -790,7 +791,7 @@ async fn create_token(
 async fn revoke_token(
     RequireUser(me): RequireUser,
     db: Db,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    Path(id): Path<i64>,
 ) -> Result<StatusCode, Error> {
     if crate::tokens::revoke_token(&*db, me.id, id).await? {
         Ok(StatusCode::NO_CONTENT)

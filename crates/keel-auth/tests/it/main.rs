@@ -739,6 +739,15 @@ async fn api_tokens_are_hashed_scoped_revocable_and_expire() {
         .send()
         .await
         .assert_status(200);
+    // A malformed id is a problem, not plain text.
+    let bad = s
+        .client
+        .delete("/auth/tokens/abc")
+        .bearer(&short.token)
+        .send()
+        .await;
+    bad.assert_status(400)
+        .assert_header("content-type", "application/problem+json");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let p = s
         .client
