@@ -383,7 +383,8 @@ struct LoginForm {
     next: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, garde::Validate)]
+#[garde(allow_unvalidated)]
 struct NextQuery {
     next: Option<String>,
 }

@@ -8,6 +8,31 @@
 //! | [`Query<T>`] | — | — | 400, per parameter |
 //! | [`Path<T>`] | — | — | 400, per parameter |
 //!
+//! [`Json<T>`] and [`Query<T>`] then *validate* the value with its
+//! [garde](https://docs.rs/garde) rules (`#[derive(garde::Validate)]`): a value that
+//! breaks a rule is a 422 whose `errors` name each field by JSON pointer. A type with
+//! no rules says so with `#[garde(allow_unvalidated)]`. garde knows fields by their
+//! Rust names; for a JSON body each pointer is spelt as the client spelt the key
+//! (`tag_list` is reported as `/tagList` when the body said `tagList`).
+//!
+//! ```
+//! use keel_http::extract::Json;
+//! use keel_http::garde::{self, Validate};
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize, Validate)]
+//! struct NewNote {
+//!     #[garde(length(chars, min = 1, max = 200))]
+//!     title: String,
+//!     #[garde(range(min = 1, max = 5))]
+//!     stars: u8,
+//! }
+//!
+//! async fn create(Json(note): Json<NewNote>) -> String {
+//!     note.title
+//! }
+//! ```
+//!
 //! A body over the limit is 413 everywhere. axum's own extractors still work in Keel
 //! handlers; their plain-text rejections are converted into problems by the error
 //! layer, with less detail.
@@ -158,9 +183,69 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     }
 }
 
+/// Runs `value`'s garde rules: a 422 naming every broken rule by JSON pointer.
+pub fn validate<T>(value: &T) -> Result<(), Error>
+where
+    T: garde::Validate + ?Sized,
+    T::Context: Default,
+{
+    match value.validate() {
+        Ok(()) => Ok(()),
+        Err(report) => Err(Error::validation(report_fields(&report, None))),
+    }
+}
+
+/// `tagList`, `tag_list` and `TagList` compare equal.
+fn loose_key(k: &str) -> String {
+    k.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The field errors of a garde report, with JSON pointers (`/article/tagList/0`).
+/// With the client's `input`, keys are spelt as the client spelt them.
+pub fn report_fields(report: &garde::Report, input: Option<&serde_json::Value>) -> Vec<FieldError> {
+    report
+        .iter()
+        .map(|(path, error)| {
+            let mut pointer = String::new();
+            let mut at = input;
+            for (kind, component) in path.__iter().rev() {
+                let segment: String = match (kind, at) {
+                    (garde::error::Kind::None, _) => continue,
+                    (garde::error::Kind::Key, Some(serde_json::Value::Object(map))) => {
+                        let wanted = loose_key(component);
+                        let key = map
+                            .keys()
+                            .find(|k| k.as_str() == component.as_str())
+                            .or_else(|| map.keys().find(|k| loose_key(k) == wanted))
+                            .cloned()
+                            .unwrap_or_else(|| component.to_string());
+                        at = map.get(&key);
+                        key
+                    }
+                    (garde::error::Kind::Index, Some(serde_json::Value::Array(items))) => {
+                        at = component.parse::<usize>().ok().and_then(|i| items.get(i));
+                        component.to_string()
+                    }
+                    _ => {
+                        at = None;
+                        component.to_string()
+                    }
+                };
+                pointer.push('/');
+                pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+            }
+            FieldError::new(pointer, "invalid", error.message())
+        })
+        .collect()
+}
+
 impl<T, S> FromRequest<S> for Json<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + garde::Validate,
+    T::Context: Default,
     S: Send + Sync,
 {
     type Rejection = Error;
@@ -173,7 +258,13 @@ where
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        parse_json(&bytes).map(Json)
+        let value: T = parse_json(&bytes)?;
+        if let Err(report) = value.validate() {
+            // Spell the pointers as the client did: re-read the body as a tree.
+            let input: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+            return Err(Error::validation(report_fields(&report, input.as_ref())));
+        }
+        Ok(Json(value))
     }
 }
 
@@ -231,19 +322,22 @@ where
 
 impl<T, S> FromRequestParts<S> for Query<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + garde::Validate,
+    T::Context: Default,
     S: Send + Sync,
 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         let query = parts.uri.query().unwrap_or("");
-        urlencoded(query.as_bytes()).map(Query).map_err(|f| {
+        let value: T = urlencoded(query.as_bytes()).map_err(|f| {
             let name = f.field();
             Error::bad_request(format!("Invalid query parameter `{name}`: {}", f.detail()))
                 .with_code("invalid_query")
                 .with_field(f)
-        })
+        })?;
+        validate(&value).map_err(|e| e.with_message("The query parameters are invalid."))?;
+        Ok(Query(value))
     }
 }
 

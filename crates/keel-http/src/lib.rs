@@ -24,6 +24,7 @@ use keel_core::config::ConfigProblem;
 use keel_core::routing::{Router, get};
 use keel_core::{App, AppState, BuiltApp, Error, Result, StartedApp};
 
+pub mod api;
 pub mod csrf;
 pub mod extract;
 pub mod form;

@@ -83,25 +83,20 @@ async fn greet(Path(name): Path<String>, Dep(settings): Dep<HelloSettings>) -> J
     })
 }
 
-/// The body of `POST /api/echo`.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /api/echo`; `Json` checks the rules (422 naming the field).
+#[derive(Debug, Deserialize, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct EchoRequest {
     /// What to echo.
+    #[garde(length(chars, min = 1, max = 1000))]
     pub message: String,
     /// How many times (1 if absent).
+    #[garde(range(min = 1, max = 10))]
     pub times: Option<u8>,
 }
 
 async fn echo(Json(req): Json<EchoRequest>) -> Result<Json<serde_json::Value>> {
     let times = req.times.unwrap_or(1);
-    if times == 0 || times > 10 {
-        return Err(Error::validation([keel::FieldError::new(
-            "times",
-            "out_of_range",
-            "must be between 1 and 10",
-        )]));
-    }
     Ok(Json(serde_json::json!({
         "echo": std::iter::repeat_n(req.message.as_str(), usize::from(times)).collect::<Vec<_>>().join(" "),
     })))
@@ -129,20 +124,14 @@ async fn item(Path(id): Path<u32>) -> Result<Json<Item>> {
 }
 
 /// Query of `GET /work`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, garde::Validate)]
 pub struct WorkParams {
     /// How long to work, in milliseconds (at most 10 000).
+    #[garde(range(max = 10_000))]
     pub ms: u64,
 }
 
 async fn work(Query(p): Query<WorkParams>) -> Result<Json<serde_json::Value>> {
-    if p.ms > 10_000 {
-        return Err(Error::validation([keel::FieldError::new(
-            "ms",
-            "out_of_range",
-            "must be at most 10000",
-        )]));
-    }
     tokio::time::sleep(Duration::from_millis(p.ms)).await;
     Ok(Json(serde_json::json!({ "worked_ms": p.ms })))
 }

@@ -75,7 +75,9 @@ async fn lists(db: Db, page: PageParams) -> Result<Json<Page<list::Model>>> {
 }
 
 /// The body of `POST /api/lists`.
-#[derive(Debug, Deserialize)]
+// Checked by hand below (trimmed first), so no garde rules.
+#[derive(Debug, Deserialize, garde::Validate)]
+#[garde(allow_unvalidated)]
 #[serde(deny_unknown_fields)]
 pub struct NewList {
     /// The list's name.
@@ -137,7 +139,9 @@ async fn list_todos(
 }
 
 /// The body of `POST /api/lists/{id}/todos`.
-#[derive(Debug, Deserialize)]
+// Checked by hand below (trimmed first), so no garde rules.
+#[derive(Debug, Deserialize, garde::Validate)]
+#[garde(allow_unvalidated)]
 #[serde(deny_unknown_fields)]
 pub struct NewTodo {
     /// What to do.
@@ -171,7 +175,9 @@ async fn create_todo(
 }
 
 /// The body of `PATCH /api/todos/{id}`: the fields to change.
-#[derive(Debug, Deserialize)]
+// Checked by hand below (trimmed first), so no garde rules.
+#[derive(Debug, Deserialize, garde::Validate)]
+#[garde(allow_unvalidated)]
 #[serde(deny_unknown_fields)]
 pub struct TodoChange {
     /// New title.

@@ -47,7 +47,8 @@ fn migrations() -> Vec<Migration> {
     vec![Migration::new("0001_initial").up(ops)]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, garde::Validate)]
+#[garde(allow_unvalidated)]
 struct NewAuthor {
     email: String,
     name: String,

@@ -11,13 +11,15 @@ use keel_http::extract::{Form, Json, Path, Query};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-#[derive(serde::Deserialize, serde::Serialize)]
+#[derive(serde::Deserialize, serde::Serialize, garde::Validate)]
+#[garde(allow_unvalidated)]
 pub struct Note {
     pub title: String,
     pub stars: u8,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, garde::Validate)]
+#[garde(allow_unvalidated)]
 pub struct Page {
     pub page: u32,
 }
