@@ -24,9 +24,11 @@
 //! assert_eq!(router.routes().len(), 3);
 //! ```
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt;
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::handler::Handler;
@@ -50,7 +52,37 @@ pub struct RouteInfo {
     pub name: Option<String>,
     /// The handler's type name (`my_app::articles::show`), or a description.
     pub handler: String,
+    /// Documentation attached by an API layer (`keel::openapi` puts the operation's
+    /// description here), if any.
+    pub doc: Option<RouteDoc>,
 }
+
+/// An opaque piece of documentation attached to one method of a route, for whichever
+/// subsystem knows its type (the OpenAPI builder downcasts it). Equal when it is the
+/// same attachment.
+#[derive(Clone)]
+pub struct RouteDoc(pub Arc<dyn Any + Send + Sync>);
+
+impl RouteDoc {
+    /// The attachment as a `T`, if it is one.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for RouteDoc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RouteDoc(..)")
+    }
+}
+
+impl PartialEq for RouteDoc {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RouteDoc {}
 
 /// A method router that remembers its handlers and an optional route name.
 ///
@@ -59,7 +91,7 @@ pub struct RouteInfo {
 pub struct MethodRouter {
     inner: axum::routing::MethodRouter<AppState>,
     name: Option<String>,
-    handlers: Vec<(String, String)>,
+    handlers: Vec<(String, String, Option<RouteDoc>)>,
 }
 
 impl fmt::Debug for MethodRouter {
@@ -87,7 +119,7 @@ macro_rules! method_fns {
                 MethodRouter {
                     inner: axum::routing::$fn_name(handler),
                     name: None,
-                    handlers: vec![(Method::$method.to_string(), handler_name::<H>())],
+                    handlers: vec![(Method::$method.to_string(), handler_name::<H>(), None)],
                 }
             }
         )*
@@ -101,7 +133,7 @@ macro_rules! method_fns {
                     T: 'static,
                 {
                     self.inner = self.inner.$fn_name(handler);
-                    self.handlers.push((Method::$method.to_string(), handler_name::<H>()));
+                    self.handlers.push((Method::$method.to_string(), handler_name::<H>(), None));
                     self
                 }
             )*
@@ -137,7 +169,7 @@ where
     MethodRouter {
         inner: axum::routing::any(handler),
         name: None,
-        handlers: vec![("*".to_owned(), handler_name::<H>())],
+        handlers: vec![("*".to_owned(), handler_name::<H>(), None)],
     }
 }
 
@@ -147,6 +179,29 @@ impl MethodRouter {
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
+    }
+
+    /// Attaches documentation to the handler of `method` (`"GET"`, …) added last.
+    #[must_use]
+    pub fn with_doc(mut self, method: &str, doc: Arc<dyn Any + Send + Sync>) -> Self {
+        if let Some(h) = self.handlers.iter_mut().rev().find(|h| h.0 == method) {
+            h.2 = Some(RouteDoc(doc));
+        }
+        self
+    }
+
+    /// The route name, if one was given.
+    pub fn route_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The documentation attached to the handler of `method`, if any.
+    pub fn doc(&self, method: &str) -> Option<&RouteDoc> {
+        self.handlers
+            .iter()
+            .rev()
+            .find(|h| h.0 == method)
+            .and_then(|h| h.2.as_ref())
     }
 
     /// Applies a layer to this method router's handlers (axum's `MethodRouter::layer`).
@@ -199,13 +254,15 @@ impl Router {
     ///
     /// Like axum, when the path is invalid or its methods overlap an existing route.
     #[must_use]
-    pub fn route(mut self, path: &str, method_router: MethodRouter) -> Self {
-        for (method, handler) in &method_router.handlers {
+    pub fn route(mut self, path: &str, method_router: impl Into<MethodRouter>) -> Self {
+        let method_router = method_router.into();
+        for (method, handler, doc) in &method_router.handlers {
             self.routes.push(RouteInfo {
                 method: method.clone(),
                 path: path.to_owned(),
                 name: method_router.name.clone(),
                 handler: handler.clone(),
+                doc: doc.clone(),
             });
         }
         self.inner = self.inner.route(path, method_router.inner);
@@ -225,6 +282,7 @@ impl Router {
             path: path.to_owned(),
             name: None,
             handler: std::any::type_name::<T>().to_owned(),
+            doc: None,
         });
         self.inner = self.inner.route_service(path, service);
         self
@@ -261,6 +319,7 @@ impl Router {
             path: join_paths(prefix.trim_end_matches('/'), "/{*path}"),
             name: None,
             handler: std::any::type_name::<T>().to_owned(),
+            doc: None,
         });
         self.inner = self.inner.nest_service(prefix, service);
         self

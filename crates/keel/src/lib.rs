@@ -44,7 +44,7 @@
 pub use keel_core::{
     App, AppSettings, AppState, BuiltApp, Config, ConfigError, Dep, Environment, Error,
     ErrorClassifier, ErrorKind, Extensions, FieldError, Problem, Result, StartedApp, app, check,
-    config, error, layer_order, settings, state,
+    config, error, layer_order, random, settings, state,
 };
 pub use keel_http::extract::{Form, Json, Path, Query};
 pub use keel_http::middleware::RequestId;
@@ -123,6 +123,18 @@ pub mod mail {
 /// protection, in-process (moka) or Redis (`redis` feature).
 pub mod cache {
     pub use keel_cache::*;
+}
+
+/// JSON API conveniences: `Created` (201 + `Location`), `NoContent`, ETags and
+/// `If-Match` / `If-None-Match`.
+pub use keel_http::api;
+
+/// The OpenAPI 3.1 document built from the routes and handler types, `/openapi.json`,
+/// Swagger UI at `/docs/` (offline), and the `openapi` command (`--check` for
+/// snapshots). Register API routes with `keel::openapi::{get, post, …}`.
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    pub use keel_openapi::*;
 }
 
 /// garde, for `#[derive(garde::Validate)]` on form and JSON types.

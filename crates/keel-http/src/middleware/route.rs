@@ -134,6 +134,7 @@ mod tests {
             path: path.into(),
             name: None,
             handler: "h".into(),
+            doc: None,
         }
     }
 

@@ -24,6 +24,7 @@ fn routes() -> Vec<RouteInfo> {
             path: p.into(),
             name: None,
             handler: "test".into(),
+            doc: None,
         })
         .to_vec()
 }
