@@ -826,8 +826,8 @@ pub fn login_required(router: keel_core::routing::Router) -> keel_core::routing:
     ))
 }
 
-/// The client address, for throttling.
-pub(crate) fn client_of(parts: &Parts) -> String {
+/// The client address (the TCP peer), as the login throttle counts it.
+pub fn client_of(parts: &Parts) -> String {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
