@@ -31,6 +31,7 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod template;
+pub mod time;
 
 pub use app::{App, BuiltApp, StartedApp, layer_order};
 pub use config::{Config, ConfigError, Environment};

@@ -44,7 +44,7 @@
 pub use keel_core::{
     App, AppSettings, AppState, BuiltApp, Config, ConfigError, Dep, Environment, Error,
     ErrorClassifier, ErrorKind, Extensions, FieldError, Problem, Result, StartedApp, app, check,
-    config, error, layer_order, random, settings, state,
+    config, error, layer_order, random, settings, state, time,
 };
 pub use keel_http::extract::{Form, Json, Path, Query};
 pub use keel_http::middleware::RequestId;

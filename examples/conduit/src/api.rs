@@ -1,6 +1,6 @@
 //! The RealWorld endpoints.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use garde::Validate;
 use keel::api::{Created, NoContent};
@@ -476,6 +476,35 @@ async fn article_by_slug(db: &Db, slug: &str) -> Result<article::Model> {
         .ok_or_else(|| Error::not_found("No article has this slug."))
 }
 
+/// The profiles of `users` as `viewer` sees them (`following`), in two queries.
+async fn profiles_seen_by(
+    db: &Db,
+    viewer: Option<i64>,
+    users: Vec<i64>,
+) -> Result<HashMap<i64, Profile>> {
+    let followed: HashSet<i64> = match viewer {
+        Some(v) => follow::Entity::find()
+            .filter(follow::Column::FollowerId.eq(v))
+            .filter(follow::Column::FolloweeId.is_in(users.clone()))
+            .all(&**db)
+            .await?
+            .into_iter()
+            .map(|f| f.followee_id)
+            .collect(),
+        None => HashSet::new(),
+    };
+    Ok(profile::Entity::find()
+        .filter(profile::Column::UserId.is_in(users))
+        .all(&**db)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let following = followed.contains(&p.user_id);
+            (p.user_id, to_profile(p, following))
+        })
+        .collect())
+}
+
 /// The articles as `viewer` sees them: tags, favorites and authors in a few queries
 /// for the whole page.
 async fn present(
@@ -509,24 +538,7 @@ async fn present(
             mine.insert(f.article_id);
         }
     }
-    let profiles: HashMap<i64, profile::Model> = profile::Entity::find()
-        .filter(profile::Column::UserId.is_in(authors.clone()))
-        .all(&**db)
-        .await?
-        .into_iter()
-        .map(|p| (p.user_id, p))
-        .collect();
-    let followed: HashSet<i64> = match viewer {
-        Some(v) => follow::Entity::find()
-            .filter(follow::Column::FollowerId.eq(v))
-            .filter(follow::Column::FolloweeId.is_in(authors))
-            .all(&**db)
-            .await?
-            .into_iter()
-            .map(|f| f.followee_id)
-            .collect(),
-        None => HashSet::new(),
-    };
+    let profiles = profiles_seen_by(db, viewer, authors).await?;
     articles
         .into_iter()
         .map(|a| {
@@ -540,7 +552,7 @@ async fn present(
             Ok(Article {
                 favorited: mine.contains(&a.id),
                 favorites_count: counts.get(&a.id).copied().unwrap_or(0),
-                author: to_profile(author, followed.contains(&a.author_id)),
+                author,
                 slug: a.slug,
                 title: a.title,
                 description: a.description,
@@ -982,24 +994,7 @@ async fn present_comments(
     comments: Vec<comment::Model>,
 ) -> Result<Vec<Comment>> {
     let authors: Vec<i64> = comments.iter().map(|c| c.author_id).collect();
-    let profiles: BTreeMap<i64, profile::Model> = profile::Entity::find()
-        .filter(profile::Column::UserId.is_in(authors.clone()))
-        .all(&**db)
-        .await?
-        .into_iter()
-        .map(|p| (p.user_id, p))
-        .collect();
-    let followed: HashSet<i64> = match viewer {
-        Some(v) => follow::Entity::find()
-            .filter(follow::Column::FollowerId.eq(v))
-            .filter(follow::Column::FolloweeId.is_in(authors))
-            .all(&**db)
-            .await?
-            .into_iter()
-            .map(|f| f.followee_id)
-            .collect(),
-        None => HashSet::new(),
-    };
+    let profiles = profiles_seen_by(db, viewer, authors).await?;
     comments
         .into_iter()
         .map(|c| {
@@ -1012,7 +1007,7 @@ async fn present_comments(
                 created_at: iso8601(c.created_at),
                 updated_at: iso8601(c.updated_at),
                 body: c.body,
-                author: to_profile(author, followed.contains(&c.author_id)),
+                author,
             })
         })
         .collect()
