@@ -3,6 +3,11 @@
 //! Both read their parameters from the query string and answer a 400 problem for
 //! nonsense (`per_page=0`, negative numbers, numbers too large to be meant, text).
 //! A `per_page` above `database.max_per_page` is capped, never honoured.
+//!
+//! A [`Page`] read through the [`PageParams`] extractor carries `links` to the first,
+//! previous, next and last pages: relative references holding the request's query with
+//! `page` changed (`?tag=rust&page=3&per_page=20`), which resolve against the URL the
+//! client asked for, wherever the router is mounted.
 
 use axum_core::extract::FromRequestParts;
 use http::request::Parts;
@@ -16,12 +21,14 @@ use serde::Serialize;
 use crate::settings::DbSettings;
 
 /// `?page=2&per_page=50`, validated. Pages count from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageParams {
     /// The page, from 1.
     pub page: u64,
     /// Items per page, at most the configured maximum.
     pub per_page: u64,
+    /// The request's other query pairs, for the page links.
+    link_base: Option<Vec<(String, String)>>,
 }
 
 /// `?after=120&limit=50`: the items after a cursor.
@@ -33,7 +40,8 @@ pub struct CursorParams {
     pub limit: u64,
 }
 
-/// One page of items with totals.
+/// One page of items with totals, and links to the neighbouring pages when the
+/// parameters came from a request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
     /// The items.
@@ -46,6 +54,23 @@ pub struct Page<T> {
     pub total_items: u64,
     /// Number of pages.
     pub total_pages: u64,
+    /// URLs of the first, previous, next and last pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<PageLinks>,
+}
+
+/// Where the other pages are: the request's query with `page` changed, as relative
+/// references (`?page=3&per_page=20`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageLinks {
+    /// The first page.
+    pub first: String,
+    /// The page before, if any.
+    pub prev: Option<String>,
+    /// The page after, if any.
+    pub next: Option<String>,
+    /// The last page (the first when there are none).
+    pub last: String,
 }
 
 /// One keyset page.
@@ -99,13 +124,47 @@ fn limits(state: &AppState) -> (u64, u64) {
 }
 
 impl PageParams {
+    /// Page `page` (from 1) of `per_page` items, without links.
+    pub fn new(page: u64, per_page: u64) -> Self {
+        Self {
+            page: page.max(1),
+            per_page: per_page.max(1),
+            link_base: None,
+        }
+    }
+
     /// Parses `page` and `per_page` from a query string's pairs.
     pub fn from_pairs(pairs: &[(String, String)], default: u64, max: u64) -> Result<Self, Error> {
         let page = parse_param("page", get(pairs, "page"))?.unwrap_or(1);
         let per_page = parse_param("per_page", get(pairs, "per_page"))?
             .unwrap_or(default)
             .min(max);
-        Ok(Self { page, per_page })
+        Ok(Self {
+            page,
+            per_page,
+            link_base: None,
+        })
+    }
+
+    /// Links for a result of `total_pages` pages, when the request is known.
+    fn links(&self, total_pages: u64) -> Option<PageLinks> {
+        let others = self.link_base.as_ref()?;
+        let url = |page: u64| {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in others {
+                q.append_pair(k, v);
+            }
+            q.append_pair("page", &page.to_string());
+            q.append_pair("per_page", &self.per_page.to_string());
+            format!("?{}", q.finish())
+        };
+        let last = total_pages.max(1);
+        Some(PageLinks {
+            first: url(1),
+            prev: (self.page > 1).then(|| url((self.page - 1).min(last))),
+            next: (self.page < last).then(|| url(self.page + 1)),
+            last: url(last),
+        })
     }
 }
 
@@ -136,7 +195,14 @@ impl FromRequestParts<AppState> for PageParams {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let (default, max) = limits(state);
-        Self::from_pairs(&query_pairs(parts), default, max)
+        let pairs = query_pairs(parts);
+        let mut params = Self::from_pairs(&pairs, default, max)?;
+        let others = pairs
+            .into_iter()
+            .filter(|(k, _)| k != "page" && k != "per_page")
+            .collect();
+        params.link_base = Some(others);
+        Ok(params)
     }
 }
 
@@ -169,6 +235,7 @@ where
         per_page: params.per_page,
         total_items: totals.number_of_items,
         total_pages: totals.number_of_pages,
+        links: params.links(totals.number_of_pages),
     })
 }
 
@@ -210,5 +277,96 @@ fn value_as_i64(v: &Value) -> Option<i64> {
         Value::Unsigned(Some(n)) => Some(i64::from(*n)),
         Value::BigUnsigned(Some(n)) => i64::try_from(*n).ok(),
         _ => None,
+    }
+}
+
+/// The page envelopes' schemas, named after the item type (`Page_Author`).
+#[cfg(feature = "openapi")]
+mod schema {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::{CursorPage, Page};
+
+    fn items<T: ToSchema>() -> ArrayBuilder {
+        ArrayBuilder::new().items(Ref::from_schema_name(T::name()))
+    }
+
+    fn count(description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .description(Some(description))
+    }
+
+    impl<T: ToSchema> PartialSchema for Page<T> {
+        fn schema() -> RefOr<Schema> {
+            let link = |d: &str| {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(d))
+            };
+            let links = ObjectBuilder::new()
+                .description(Some("Relative references to the other pages."))
+                .property("first", link("The first page."))
+                .property("prev", link("The page before (null on the first)."))
+                .property("next", link("The page after (null on the last)."))
+                .property("last", link("The last page."))
+                .required("first")
+                .required("last");
+            ObjectBuilder::new()
+                .property("items", items::<T>())
+                .property("page", count("This page, from 1."))
+                .property("per_page", count("Items per page."))
+                .property("total_items", count("Items in all pages."))
+                .property("total_pages", count("Number of pages."))
+                .property("links", links)
+                .required("items")
+                .required("page")
+                .required("per_page")
+                .required("total_items")
+                .required("total_pages")
+                .into()
+        }
+    }
+
+    impl<T: ToSchema> ToSchema for Page<T> {
+        fn name() -> Cow<'static, str> {
+            Cow::Owned(format!("Page_{}", T::name()))
+        }
+
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            schemas.push((T::name().into_owned(), T::schema()));
+            T::schemas(schemas);
+        }
+    }
+
+    impl<T: ToSchema> PartialSchema for CursorPage<T> {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .property("items", items::<T>())
+                .property(
+                    "next",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .description(Some("The cursor of the next page (null on the last).")),
+                )
+                .required("items")
+                .into()
+        }
+    }
+
+    impl<T: ToSchema> ToSchema for CursorPage<T> {
+        fn name() -> Cow<'static, str> {
+            Cow::Owned(format!("CursorPage_{}", T::name()))
+        }
+
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            schemas.push((T::name().into_owned(), T::schema()));
+            T::schemas(schemas);
+        }
     }
 }

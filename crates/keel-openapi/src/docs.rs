@@ -221,7 +221,7 @@ impl Docs {
                         .schema(Some(schema)),
                 );
             }
-            for q in &op.query {
+            for q in &op.parameters {
                 b = b.parameter(q.clone());
             }
             if let Some(body) = &op.body {

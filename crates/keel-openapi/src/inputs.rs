@@ -67,6 +67,54 @@ silent! {
     [] keel_db::Db,
 }
 
+impl ApiInput for keel_http::api::Preconditions {
+    fn describe(op: &mut Operation) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        for (name, description) in [
+            (
+                "If-None-Match",
+                "The ETag of the client's copy: 304 Not Modified when it is current.",
+            ),
+            (
+                "If-Match",
+                "The ETag the change is based on: 412 when the resource changed since.",
+            ),
+        ] {
+            op.parameters.push(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Header)
+                    .description(Some(description))
+                    .schema(Some(<String as utoipa::PartialSchema>::schema()))
+                    .build(),
+            );
+        }
+        op.response(304, "Not Modified: the client's copy is current.", None);
+        op.problem(412);
+    }
+}
+
+#[cfg(feature = "db")]
+impl ApiInput for keel_db::CursorParams {
+    fn describe(op: &mut Operation) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        for (name, description) in [
+            ("after", "The `next` cursor of the previous page."),
+            ("limit", "Items per page."),
+        ] {
+            op.parameters.push(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Query)
+                    .description(Some(description))
+                    .schema(Some(<i64 as utoipa::PartialSchema>::schema()))
+                    .build(),
+            );
+        }
+        op.problem(400);
+    }
+}
+
 #[cfg(feature = "db")]
 impl ApiInput for keel_db::PageParams {
     fn describe(op: &mut Operation) {
@@ -75,7 +123,7 @@ impl ApiInput for keel_db::PageParams {
             ("page", "The page number, from 1."),
             ("per_page", "Items per page."),
         ] {
-            op.query.push(
+            op.parameters.push(
                 ParameterBuilder::new()
                     .name(name)
                     .parameter_in(ParameterIn::Query)

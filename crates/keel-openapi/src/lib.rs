@@ -78,7 +78,7 @@ pub enum AuthRequirement {
 #[derive(Debug, Clone, Default)]
 pub struct Operation {
     pub(crate) path_schema: Option<RefOr<Schema>>,
-    pub(crate) query: Vec<Parameter>,
+    pub(crate) parameters: Vec<Parameter>,
     pub(crate) body: Option<RequestBody>,
     pub(crate) responses: Vec<(String, Response)>,
     pub(crate) problems: BTreeSet<u16>,
@@ -134,7 +134,7 @@ impl Operation {
         if let RefOr::T(Schema::Object(object)) = T::schema() {
             for (name, schema) in object.properties {
                 let required = object.required.contains(&name);
-                self.query.push(
+                self.parameters.push(
                     ParameterBuilder::new()
                         .name(name)
                         .parameter_in(ParameterIn::Query)

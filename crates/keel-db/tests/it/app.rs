@@ -189,6 +189,23 @@ async fn pagination_validates_and_caps() {
     assert_eq!(page["total_items"], 5);
     assert_eq!(page["total_pages"], 3);
     assert_eq!(page["page"], 2);
+    assert_eq!(
+        page["links"],
+        serde_json::json!({
+            "first": "?page=1&per_page=2",
+            "prev": "?page=1&per_page=2",
+            "next": "?page=3&per_page=2",
+            "last": "?page=3&per_page=2",
+        })
+    );
+    // Other query parameters are kept; the last page has no next.
+    let last: serde_json::Value = client
+        .get("/authors?sort=name&page=3&per_page=2")
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(last["links"]["next"], serde_json::Value::Null);
+    assert_eq!(last["links"]["prev"], "?sort=name&page=2&per_page=2");
     let capped: serde_json::Value = client
         .get("/authors?per_page=1000")
         .await

@@ -3,7 +3,7 @@
 
 use keel_core::App;
 use keel_core::routing::Router;
-use keel_http::api::{Created, NoContent};
+use keel_http::api::{Created, ETag, NoContent, Preconditions};
 use keel_http::extract::{Json, Path, Query};
 use keel_openapi::utoipa::ToSchema;
 use keel_openapi::{Docs, delete, get, post};
@@ -89,8 +89,33 @@ async fn remove(Path(p): Path<NotePath>) -> keel_core::Result<NoContent> {
     Ok(NoContent)
 }
 
+/// The note as JSON with an ETag (304 when current); a write refused with 412 when
+/// the client's `If-Match` is stale.
+async fn tagged(pre: Preconditions) -> axum::response::Response {
+    pre.json(&Note {
+        id: 7,
+        title: "tagged".into(),
+        stars: 5,
+    })
+}
+
+async fn change(pre: Preconditions, Json(n): Json<NewNote>) -> keel_core::Result<Json<Note>> {
+    let current = Note {
+        id: 7,
+        title: "tagged".into(),
+        stars: 5,
+    };
+    pre.require_match(&ETag::of_json(&current)?)?;
+    Ok(Json(Note {
+        id: 7,
+        title: n.title,
+        stars: n.stars,
+    }))
+}
+
 fn routes() -> Router {
     Router::new()
+        .route("/tagged", get(tagged).name("tagged").put(change))
         .route(
             "/notes",
             get(list)
@@ -256,7 +281,13 @@ async fn the_document_comes_from_the_routes_and_types() {
     listed.sort();
     assert_eq!(
         listed,
-        ["/lists/{list}/notes/{id}", "/notes", "/notes/{id}", "/ping"],
+        [
+            "/lists/{list}/notes/{id}",
+            "/notes",
+            "/notes/{id}",
+            "/ping",
+            "/tagged"
+        ],
         "undocumented routes stay out"
     );
 
@@ -381,4 +412,83 @@ async fn the_app_serves_the_document_the_ui_and_checks_snapshots() {
         .unwrap_err();
     assert!(err.to_string().contains("differs"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn etags_answer_304_and_412() {
+    let client = TestClient::new(app()).await;
+    let res = client.get("/tagged").send().await;
+    res.assert_status(200);
+    let tag = res.header("etag").expect("an ETag").to_owned();
+    client
+        .get("/tagged")
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .assert_status(304);
+    let body = json!({"title": "new", "stars": 2});
+    let res = client
+        .put("/tagged")
+        .header("if-match", "\"stale\"")
+        .json(&body)
+        .send()
+        .await;
+    res.assert_problem(412, "etag_mismatch");
+    check_problem(&problem_validator(&document()), &res.json());
+    client
+        .put("/tagged")
+        .header("if-match", &tag)
+        .json(&body)
+        .send()
+        .await
+        .assert_status(200);
+
+    // The document lists the conditional headers and answers.
+    let doc = document();
+    let get = &doc["paths"]["/tagged"]["get"];
+    assert!(get["responses"]["304"].is_object());
+    assert!(
+        get["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "If-None-Match" && p["in"] == "header")
+    );
+    assert!(doc["paths"]["/tagged"]["put"]["responses"]["412"].is_object());
+}
+
+/// keel-db's page envelope has a schema named after its items.
+#[cfg(feature = "db")]
+#[test]
+fn page_envelopes_have_schemas() {
+    async fn authors(_: keel_db::PageParams) -> Json<keel_db::Page<Note>> {
+        Json(keel_db::Page {
+            items: Vec::new(),
+            page: 1,
+            per_page: 10,
+            total_items: 0,
+            total_pages: 0,
+            links: None,
+        })
+    }
+    let routes = Router::new().route("/notes", get(authors).name("list"));
+    let doc = serde_json::to_value(Docs::new("t", "1").document(routes.routes())).expect("JSON");
+    let op = &doc["paths"]["/notes"]["get"];
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Page_Note"
+    );
+    let page = &doc["components"]["schemas"]["Page_Note"];
+    assert_eq!(
+        page["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/Note"
+    );
+    assert!(doc["components"]["schemas"]["Note"].is_object());
+    let names: Vec<&str> = op["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["page", "per_page"]);
 }
