@@ -1,0 +1,530 @@
+//! `keel generate`: code the app owns afterwards. Registration points are marked
+//! comments in the generated project (`// keel:models`, `// keel:model-modules`); the
+//! generators insert above them and touch nothing else.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::ArgMatches;
+
+use crate::out;
+
+/// A column type the model generator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldType {
+    String,
+    Text,
+    Int,
+    BigInt,
+    Bool,
+    Float,
+}
+
+impl FieldType {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "string" | "str" => Self::String,
+            "text" => Self::Text,
+            "int" | "i32" | "integer" => Self::Int,
+            "bigint" | "i64" => Self::BigInt,
+            "bool" | "boolean" => Self::Bool,
+            "float" | "f64" | "double" => Self::Float,
+            _ => return None,
+        })
+    }
+
+    fn rust(self) -> &'static str {
+        match self {
+            Self::String | Self::Text => "String",
+            Self::Int => "i32",
+            Self::BigInt => "i64",
+            Self::Bool => "bool",
+            Self::Float => "f64",
+        }
+    }
+
+    /// A value for factory row `n`.
+    fn sample(self, field: &str) -> String {
+        match self {
+            Self::String | Self::Text => format!("format!(\"{field} {{n}}\")"),
+            Self::Int => "i32::try_from(n).unwrap_or(i32::MAX)".to_owned(),
+            Self::BigInt => "i64::from(n)".to_owned(),
+            Self::Bool => "n % 2 == 0".to_owned(),
+            Self::Float => "f64::from(n) / 4.0".to_owned(),
+        }
+    }
+}
+
+/// One `name:type[:option…]` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Field {
+    pub(crate) name: String,
+    pub(crate) ty: FieldType,
+    pub(crate) optional: bool,
+    pub(crate) unique: bool,
+    pub(crate) indexed: bool,
+}
+
+fn is_snake_identifier(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !matches!(
+            s,
+            "type"
+                | "struct"
+                | "fn"
+                | "mod"
+                | "impl"
+                | "self"
+                | "super"
+                | "crate"
+                | "match"
+                | "use"
+                | "ref"
+                | "move"
+                | "loop"
+                | "where"
+                | "async"
+                | "await"
+                | "dyn"
+        )
+}
+
+pub(crate) fn parse_field(arg: &str) -> Result<Field, String> {
+    let mut parts = arg.split(':');
+    let name = parts.next().unwrap_or_default();
+    if !is_snake_identifier(name) || name == "id" {
+        return Err(format!(
+            "`{arg}`: `{name}` is not a usable field name (snake_case; `id` is added by itself)"
+        ));
+    }
+    let ty_text = parts.next().unwrap_or("string");
+    let ty = FieldType::parse(ty_text).ok_or_else(|| {
+        format!("`{arg}`: unknown type `{ty_text}` (string, text, int, bigint, bool, float)")
+    })?;
+    let mut field = Field {
+        name: name.to_owned(),
+        ty,
+        optional: false,
+        unique: false,
+        indexed: false,
+    };
+    for option in parts {
+        match option {
+            "optional" | "null" => field.optional = true,
+            "unique" => field.unique = true,
+            "indexed" | "index" => field.indexed = true,
+            other => {
+                return Err(format!(
+                    "`{arg}`: unknown option `{other}` (optional, unique, indexed)"
+                ));
+            }
+        }
+    }
+    Ok(field)
+}
+
+/// `blog_post` → `BlogPost`-free prose: "blog post".
+fn words(name: &str) -> String {
+    name.replace('_', " ")
+}
+
+/// The entity module for model `name`.
+pub(crate) fn model_source(name: &str, fields: &[Field]) -> String {
+    let eq = if fields.iter().any(|f| f.ty == FieldType::Float) {
+        ""
+    } else {
+        ", Eq"
+    };
+    let mut s = format!(
+        "//! The {w} model. Written by `keel generate model`; the app owns it now.\n\n\
+         use keel::db::sea_orm;\nuse sea_orm::entity::prelude::*;\nuse serde::{{Deserialize, Serialize}};\n\n\
+         /// A {w}.\n\
+         #[derive(Clone, Debug, PartialEq{eq}, DeriveEntityModel, Serialize, Deserialize)]\n\
+         #[sea_orm(table_name = \"{name}\")]\npub struct Model {{\n    /// Its id.\n    #[sea_orm(primary_key)]\n    pub id: i32,\n",
+        w = words(name)
+    );
+    for f in fields {
+        let _ = writeln!(s, "    /// The {}.", words(&f.name));
+        let mut attrs = Vec::new();
+        if f.ty == FieldType::Text {
+            attrs.push("column_type = \"Text\"");
+        }
+        if f.unique {
+            attrs.push("unique");
+        }
+        if f.indexed {
+            attrs.push("indexed");
+        }
+        if !attrs.is_empty() {
+            let _ = writeln!(s, "    #[sea_orm({})]", attrs.join(", "));
+        }
+        let ty = if f.optional {
+            format!("Option<{}>", f.ty.rust())
+        } else {
+            f.ty.rust().to_owned()
+        };
+        let _ = writeln!(s, "    pub {}: {ty},", f.name);
+    }
+    s.push_str(
+        "}\n\n/// Its relations (none yet).\n#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]\npub enum Relation {}\n\nimpl ActiveModelBehavior for ActiveModel {}\n",
+    );
+    s
+}
+
+/// The test of model `name`: rows made by a factory, stored and read back.
+pub(crate) fn model_test_source(krate: &str, name: &str, fields: &[Field]) -> String {
+    let mut sets = String::new();
+    for f in fields {
+        let value = f.ty.sample(&f.name);
+        let value = if f.optional {
+            format!("Some({value})")
+        } else {
+            value
+        };
+        let _ = writeln!(sets, "        {}: Set({value}),", f.name);
+    }
+    let n = if fields.is_empty() { "_n" } else { "n" };
+    format!(
+        "//! The {w} model against a real database: rows from a factory, stored and read back.\n\n\
+         use keel::db::sea_orm::{{EntityTrait, PaginatorTrait, Set}};\n\
+         use keel_test::db::{{Factory, TestDb}};\n\
+         use {krate}::models::{name};\n\n\
+         /// {w} rows that differ where they must.\n\
+         fn factory() -> Factory<{name}::ActiveModel> {{\n    Factory::new(|{n}| {name}::ActiveModel {{\n{sets}        ..Default::default()\n    }})\n}}\n\n\
+         #[tokio::test]\n\
+         async fn {name}_rows_are_stored_and_read_back() {{\n\
+         \x20   let db = TestDb::migrated(keel::db::all_migrations(\n\
+         \x20       &{krate}::models::registry(),\n\
+         \x20       {krate}::migrations::all(),\n\
+         \x20   ))\n\
+         \x20   .await;\n\
+         \x20   let made = factory().create_many(db.conn(), 3).await;\n\
+         \x20   assert_eq!({name}::Entity::find().count(db.conn()).await.unwrap(), 3);\n\
+         \x20   let first = {name}::Entity::find_by_id(made[0].id)\n\
+         \x20       .one(db.conn())\n\
+         \x20       .await\n\
+         \x20       .unwrap();\n\
+         \x20   assert_eq!(first.as_ref(), Some(&made[0]));\n\
+         }}\n",
+        w = words(name)
+    )
+}
+
+/// Inserts `line` just above the line holding `marker`, with that line's indentation.
+/// Errors when the marker is missing: the generators never guess where code goes.
+pub(crate) fn insert_above(text: &str, marker: &str, line: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len() + line.len() + 8);
+    let mut done = false;
+    for l in text.split_inclusive('\n') {
+        if !done && l.contains(marker) {
+            let indent: String = l.chars().take_while(|c| c.is_whitespace()).collect();
+            out.push_str(&indent);
+            out.push_str(line);
+            out.push('\n');
+            done = true;
+        }
+        out.push_str(l);
+    }
+    if done {
+        Ok(out)
+    } else {
+        Err(format!("the marker `{marker}` is missing"))
+    }
+}
+
+/// The project around the current directory: the folder with `Cargo.toml`.
+fn project_root() -> Result<PathBuf, String> {
+    let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
+    loop {
+        if dir.join("Cargo.toml").is_file() && dir.join("src").is_dir() {
+            return Ok(dir);
+        }
+        if !dir.pop() {
+            return Err("not inside a Keel project (no Cargo.toml with src/ above here)".into());
+        }
+    }
+}
+
+/// The crate name of the project's package.
+fn crate_of(root: &Path) -> Result<String, String> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| e.to_string())?;
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package
+            && let Some(v) = line.strip_prefix("name")
+            && let Some(v) = v.trim_start().strip_prefix('=')
+        {
+            return Ok(v.trim().trim_matches('"').replace('-', "_"));
+        }
+    }
+    Err("Cargo.toml has no [package] name".into())
+}
+
+fn write_new(path: &Path, content: &str, dry: bool, root: &Path) -> Result<(), String> {
+    let shown = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    if path.exists() {
+        return Err(format!(
+            "{shown} already exists; it is yours, so it is left alone"
+        ));
+    }
+    if dry {
+        out::status("would create", &shown);
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(path, content).map_err(|e| format!("writing {shown}: {e}"))?;
+    out::status("created", &shown);
+    Ok(())
+}
+
+fn rewrite(path: &Path, content: &str, dry: bool, root: &Path, what: &str) -> Result<(), String> {
+    let shown = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    if dry {
+        out::status("would edit", &format!("{shown} ({what})"));
+        return Ok(());
+    }
+    std::fs::write(path, content).map_err(|e| format!("writing {shown}: {e}"))?;
+    out::status("edited", &format!("{shown} ({what})"));
+    Ok(())
+}
+
+fn model(m: &ArgMatches) -> Result<(), String> {
+    let name = m.get_one::<String>("name").cloned().unwrap_or_default();
+    if !is_snake_identifier(&name) {
+        return Err(format!(
+            "`{name}` is not a usable model name (singular snake_case: `post`)"
+        ));
+    }
+    let fields = m
+        .get_many::<String>("fields")
+        .into_iter()
+        .flatten()
+        .map(|f| parse_field(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dry = m.get_flag("dry-run");
+    let root = project_root()?;
+    let krate = crate_of(&root)?;
+    let registry = root.join("src/models/mod.rs");
+    let text = std::fs::read_to_string(&registry).map_err(|_| {
+        "src/models/mod.rs is missing: models need the web or api template (keel new --template web)"
+            .to_owned()
+    })?;
+    // Check both registration points before writing anything.
+    let text = insert_above(&text, "keel:model-modules", &format!("pub mod {name};"))
+        .and_then(|t| insert_above(&t, "keel:models", &format!(".register::<{name}::Entity>()")))
+        .map_err(|e| format!("src/models/mod.rs: {e}; add the model by hand there"))?;
+    write_new(
+        &root.join(format!("src/models/{name}.rs")),
+        &model_source(&name, &fields),
+        dry,
+        &root,
+    )?;
+    write_new(
+        &root.join(format!("tests/model_{name}.rs")),
+        &model_test_source(&krate, &name, &fields),
+        dry,
+        &root,
+    )?;
+    rewrite(
+        &registry,
+        &text,
+        dry,
+        &root,
+        &format!("registered `{name}`"),
+    )?;
+    if dry || m.get_flag("no-migration") {
+        out::note("cargo run -- db makemigrations   (writes the migration for the new table)");
+        return Ok(());
+    }
+    out::status("running", "cargo run -q -- db makemigrations");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "run",
+            "-q",
+            "--",
+            "db",
+            "makemigrations",
+            &format!("create {name}"),
+        ])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !status.success() {
+        return Err(
+            "db makemigrations failed (see above); the model files are written, fix and rerun it"
+                .into(),
+        );
+    }
+    out::note("cargo test   (runs the new model's test)");
+    Ok(())
+}
+
+/// The migration names in `migrations/mod.rs` (its `mod m…;` lines), in order.
+fn names_in_mod(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("mod m")?
+                .strip_suffix(';')
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// `migrations/mod.rs` listing `names`, in the shape `db makemigrations` writes.
+fn migrations_mod(names: &[String]) -> String {
+    let mut s = String::from(
+        "//! The app's migrations, oldest first. `db makemigrations` keeps this file up to date.\n\n",
+    );
+    for n in names {
+        let _ = writeln!(s, "mod m{n};");
+    }
+    s.push_str("\n/// Every migration, in order.\npub fn all() -> Vec<keel::db::migrate::Migration> {\n    vec![\n");
+    for n in names {
+        let _ = writeln!(s, "        m{n}::migration(),");
+    }
+    s.push_str("    ]\n}\n");
+    s
+}
+
+pub(crate) fn empty_migration_source(name: &str) -> String {
+    format!(
+        "//! Migration `{name}`, written by `keel generate migration`.\n//!\n\
+         //! Fill in `up`, and `down` to undo it. Schema changes are better made by changing a\n\
+         //! model and running `db makemigrations`; this is for data and raw SQL, e.g.\n\
+         //! `Op::sql(\"UPDATE post SET slug = lower(title)\", None)`.\n\n\
+         use keel::db::migrate::*;\n\n\
+         /// The migration.\n\
+         pub(super) fn migration() -> Migration {{\n    Migration::new(\"{name}\").up([]).down([])\n}}\n"
+    )
+}
+
+fn migration(m: &ArgMatches) -> Result<(), String> {
+    let description = m.get_one::<String>("name").cloned().unwrap_or_default();
+    let slug: String = description
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    if slug.is_empty() {
+        return Err(format!(
+            "`{description}` has no letters or digits to name a migration"
+        ));
+    }
+    let dry = m.get_flag("dry-run");
+    let root = project_root()?;
+    let index = root.join("src/migrations/mod.rs");
+    let text = std::fs::read_to_string(&index)
+        .map_err(|_| "src/migrations/mod.rs is missing: is this a Keel project with a database?")?;
+    let mut names = names_in_mod(&text);
+    let name = format!("{:04}_{slug}", names.len() + 1);
+    write_new(
+        &root.join(format!("src/migrations/m{name}.rs")),
+        &empty_migration_source(&name),
+        dry,
+        &root,
+    )?;
+    names.push(name.clone());
+    rewrite(
+        &index,
+        &migrations_mod(&names),
+        dry,
+        &root,
+        &format!("listed `{name}`"),
+    )?;
+    Ok(())
+}
+
+pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
+    match m.subcommand() {
+        Some(("model", m)) => model(m),
+        Some(("migration", m)) => migration(m),
+        _ => Err("unknown generator; see `keel generate --help`".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_parse_with_options() {
+        let f = parse_field("title:string:unique").expect("a field");
+        assert_eq!(
+            (f.name.as_str(), f.ty, f.unique),
+            ("title", FieldType::String, true)
+        );
+        let f = parse_field("weight:int:optional:indexed").expect("a field");
+        assert!(f.optional && f.indexed);
+        assert_eq!(parse_field("name").expect("a field").ty, FieldType::String);
+        for bad in [
+            "id:int",
+            "Title:string",
+            "x:money",
+            "x:int:sorted",
+            "type:string",
+        ] {
+            assert!(parse_field(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registration_goes_above_the_marker_and_nowhere_else() {
+        let text = "a\n    // keel:models (generators add models above this line)\n}\n";
+        let out = insert_above(text, "keel:models", ".register::<post::Entity>()").expect("edited");
+        assert_eq!(
+            out,
+            "a\n    .register::<post::Entity>()\n    // keel:models (generators add models above this line)\n}\n"
+        );
+        assert!(insert_above("no marker\n", "keel:models", "x").is_err());
+    }
+
+    #[test]
+    fn generated_sources_are_pinned() {
+        let fields: Vec<Field> = [
+            "title:string:unique",
+            "body:text",
+            "rating:float:optional",
+            "published:bool:indexed",
+        ]
+        .iter()
+        .map(|f| parse_field(f).expect("a field"))
+        .collect();
+        insta::assert_snapshot!("model_post", model_source("post", &fields));
+        insta::assert_snapshot!(
+            "model_post_test",
+            model_test_source("blog", "post", &fields)
+        );
+        insta::assert_snapshot!(
+            "migration_empty",
+            empty_migration_source("0002_backfill_slugs")
+        );
+        let names = names_in_mod(&migrations_mod(&["0001_initial".into(), "0002_x".into()]));
+        assert_eq!(names, ["0001_initial", "0002_x"]);
+    }
+}
