@@ -64,8 +64,15 @@ for template in minimal web api; do
   if [ "$template" != minimal ]; then
     "$keel" generate model post title:string:unique body:text published:bool rating:float:optional
     "$keel" generate migration "backfill titles"
+    if [ "$template" = web ]; then
+      "$keel" generate scaffold article title:string body:text published:bool rating:float:optional
+      "$keel" generate mailer welcome
+    else
+      "$keel" generate scaffold --api article title:string body:text stock:int price:float:optional
+    fi
     test -f src/migrations/m0001_create_post.rs
     test -f src/migrations/m0002_backfill_titles.rs
+    test -f src/migrations/m0003_create_article.rs
     grep -q 'register::<post::Entity>()' src/models/mod.rs
     if "$keel" generate model post title:string >/dev/null 2>&1; then
       echo "the model generator overwrote an existing model"; exit 1
@@ -73,9 +80,14 @@ for template in minimal web api; do
     cargo run -q -- db makemigrations --check
   fi
   build_clean
+  case $template in
+    web) serve_and_get 18305 "/articles|Articles" "/articles/new|_csrf" ;;
+    api) serve_and_get 18306 "/openapi.json|/api/articles/{id}" "/api/articles|total_items" ;;
+  esac
   cargo test 2>&1 | tee test.log >/dev/null || { cat test.log; exit 1; }
   passed=$(awk '/^test result:/ { p += $4 } END { print p + 0 }' test.log)
-  want=1; [ "$template" != minimal ] && want=2   # the app's test, and the model's
+  # The app's test; with a database also the model's, the scaffold's model and pages/API.
+  want=1; [ "$template" = api ] && want=4; [ "$template" = web ] && want=5
   [ "$passed" -ge "$want" ] || { cat test.log; echo "expected $want tests to pass"; exit 1; }
   echo "  cargo test: $passed passed"
   # The edit-compile loop: one handler changed, the binary rebuilt.

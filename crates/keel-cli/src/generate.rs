@@ -34,7 +34,7 @@ impl FieldType {
         })
     }
 
-    fn rust(self) -> &'static str {
+    pub(crate) fn rust(self) -> &'static str {
         match self {
             Self::String | Self::Text => "String",
             Self::Int => "i32",
@@ -131,8 +131,9 @@ fn words(name: &str) -> String {
     name.replace('_', " ")
 }
 
-/// The entity module for model `name`.
-pub(crate) fn model_source(name: &str, fields: &[Field]) -> String {
+/// The entity module for model `name` (with a `utoipa::ToSchema` derive for projects
+/// that document their API).
+pub(crate) fn model_source(name: &str, fields: &[Field], schema: bool) -> String {
     let eq = if fields.iter().any(|f| f.ty == FieldType::Float) {
         ""
     } else {
@@ -142,9 +143,10 @@ pub(crate) fn model_source(name: &str, fields: &[Field]) -> String {
         "//! The {w} model. Written by `keel generate model`; the app owns it now.\n\n\
          use keel::db::sea_orm;\nuse sea_orm::entity::prelude::*;\nuse serde::{{Deserialize, Serialize}};\n\n\
          /// A {w}.\n\
-         #[derive(Clone, Debug, PartialEq{eq}, DeriveEntityModel, Serialize, Deserialize)]\n\
+         #[derive(Clone, Debug, PartialEq{eq}, DeriveEntityModel, Serialize, Deserialize{schema})]\n\
          #[sea_orm(table_name = \"{name}\")]\npub struct Model {{\n    /// Its id.\n    #[sea_orm(primary_key)]\n    pub id: i32,\n",
-        w = words(name)
+        w = words(name),
+        schema = if schema { ", utoipa::ToSchema" } else { "" }
     );
     for f in fields {
         let _ = writeln!(s, "    /// The {}.", words(&f.name));
@@ -304,7 +306,7 @@ fn rewrite(path: &Path, content: &str, dry: bool, root: &Path, what: &str) -> Re
     Ok(())
 }
 
-fn model(m: &ArgMatches) -> Result<(), String> {
+fn parse_name_and_fields(m: &ArgMatches) -> Result<(String, Vec<Field>), String> {
     let name = m.get_one::<String>("name").cloned().unwrap_or_default();
     if !is_snake_identifier(&name) {
         return Err(format!(
@@ -317,38 +319,75 @@ fn model(m: &ArgMatches) -> Result<(), String> {
         .flatten()
         .map(|f| parse_field(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let dry = m.get_flag("dry-run");
+    Ok((name, fields))
+}
+
+/// The project a generator works in.
+struct Project {
+    root: PathBuf,
+    krate: String,
+    /// It documents its API (depends on utoipa).
+    openapi: bool,
+}
+
+fn project() -> Result<Project, String> {
     let root = project_root()?;
     let krate = crate_of(&root)?;
-    let registry = root.join("src/models/mod.rs");
-    let text = std::fs::read_to_string(&registry).map_err(|_| {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let openapi = manifest
+        .lines()
+        .any(|l| l.trim_start().starts_with("utoipa"));
+    Ok(Project {
+        root,
+        krate,
+        openapi,
+    })
+}
+
+/// `src/models/mod.rs` with model `name` registered (checked before anything is written).
+fn registered(p: &Project, name: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(p.root.join("src/models/mod.rs")).map_err(|_| {
         "src/models/mod.rs is missing: models need the web or api template (keel new --template web)"
             .to_owned()
     })?;
-    // Check both registration points before writing anything.
-    let text = insert_above(&text, "keel:model-modules", &format!("pub mod {name};"))
+    insert_above(&text, "keel:model-modules", &format!("pub mod {name};"))
         .and_then(|t| insert_above(&t, "keel:models", &format!(".register::<{name}::Entity>()")))
-        .map_err(|e| format!("src/models/mod.rs: {e}; add the model by hand there"))?;
+        .map_err(|e| format!("src/models/mod.rs: {e}; add the model by hand there"))
+}
+
+/// Writes the model, its test and its registration.
+fn write_model(
+    p: &Project,
+    name: &str,
+    fields: &[Field],
+    registry: &str,
+    dry: bool,
+) -> Result<(), String> {
+    let root = &p.root;
     write_new(
         &root.join(format!("src/models/{name}.rs")),
-        &model_source(&name, &fields),
+        &model_source(name, fields, p.openapi),
         dry,
-        &root,
+        root,
     )?;
     write_new(
         &root.join(format!("tests/model_{name}.rs")),
-        &model_test_source(&krate, &name, &fields),
+        &model_test_source(&p.krate, name, fields),
         dry,
-        &root,
+        root,
     )?;
     rewrite(
-        &registry,
-        &text,
+        &root.join("src/models/mod.rs"),
+        registry,
         dry,
-        &root,
+        root,
         &format!("registered `{name}`"),
-    )?;
-    if dry || m.get_flag("no-migration") {
+    )
+}
+
+/// Runs `db makemigrations` for the new table (unless asked not to).
+fn make_migration(p: &Project, name: &str, m: &ArgMatches) -> Result<(), String> {
+    if m.get_flag("dry-run") || m.get_flag("no-migration") {
         out::note("cargo run -- db makemigrations   (writes the migration for the new table)");
         return Ok(());
     }
@@ -362,16 +401,126 @@ fn model(m: &ArgMatches) -> Result<(), String> {
             "makemigrations",
             &format!("create {name}"),
         ])
-        .current_dir(&root)
+        .current_dir(&p.root)
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if !status.success() {
         return Err(
-            "db makemigrations failed (see above); the model files are written, fix and rerun it"
-                .into(),
+            "db makemigrations failed (see above); the files are written, fix and rerun it".into(),
         );
     }
-    out::note("cargo test   (runs the new model's test)");
+    out::note("cargo test   (runs the new tests)");
+    Ok(())
+}
+
+fn model(m: &ArgMatches) -> Result<(), String> {
+    let (name, fields) = parse_name_and_fields(m)?;
+    let dry = m.get_flag("dry-run");
+    let p = project()?;
+    let registry = registered(&p, &name)?;
+    write_model(&p, &name, &fields, &registry, dry)?;
+    make_migration(&p, &name, m)
+}
+
+fn scaffold(m: &ArgMatches) -> Result<(), String> {
+    let (name, fields) = parse_name_and_fields(m)?;
+    let dry = m.get_flag("dry-run");
+    let api = m.get_flag("api");
+    let p = project()?;
+    let root = &p.root;
+    let plural = crate::scaffold::plural(&name);
+    // Every registration point first: nothing is written unless all are there.
+    let registry = registered(&p, &name)?;
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).map_err(|e| e.to_string())?;
+    let lib = insert_above(&lib, "keel:modules", &format!("pub mod {plural};"))
+        .and_then(|t| insert_above(&t, "keel:routes", &format!(".merge({plural}::routes())")))
+        .map_err(|e| format!("src/lib.rs: {e}; add the module and its routes by hand"))?;
+    if !api && !root.join("templates").is_dir() {
+        return Err("this project has no templates/ folder: use --api for JSON handlers".into());
+    }
+    write_model(&p, &name, &fields, &registry, dry)?;
+    if api {
+        write_new(
+            &root.join(format!("src/{plural}.rs")),
+            &crate::scaffold::api_source(&name, &fields, p.openapi),
+            dry,
+            root,
+        )?;
+        write_new(
+            &root.join(format!("tests/api_{plural}.rs")),
+            &crate::scaffold::api_test_source(&p.krate, &name, &fields),
+            dry,
+            root,
+        )?;
+    } else {
+        write_new(
+            &root.join(format!("src/{plural}.rs")),
+            &crate::scaffold::pages_source(&name, &fields),
+            dry,
+            root,
+        )?;
+        for (path, content) in crate::scaffold::page_templates(&name, &fields) {
+            write_new(&root.join(path), &content, dry, root)?;
+        }
+        write_new(
+            &root.join(format!("tests/pages_{plural}.rs")),
+            &crate::scaffold::pages_test_source(&p.krate, &name, &fields),
+            dry,
+            root,
+        )?;
+    }
+    rewrite(
+        &root.join("src/lib.rs"),
+        &lib,
+        dry,
+        root,
+        &format!("module `{plural}`, its routes"),
+    )?;
+    make_migration(&p, &name, m)
+}
+
+fn mailer(m: &ArgMatches) -> Result<(), String> {
+    let name = m.get_one::<String>("name").cloned().unwrap_or_default();
+    if !is_snake_identifier(&name) {
+        return Err(format!(
+            "`{name}` is not a usable mailer name (snake_case: `welcome`)"
+        ));
+    }
+    let dry = m.get_flag("dry-run");
+    let p = project()?;
+    let root = &p.root;
+    if !root.join("templates").is_dir() {
+        return Err("mail is rendered from templates/: mailers need the web template".into());
+    }
+    let module = format!("{name}_mail");
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).map_err(|e| e.to_string())?;
+    let lib = insert_above(&lib, "keel:modules", &format!("pub mod {module};"))
+        .map_err(|e| format!("src/lib.rs: {e}; add `pub mod {module};` by hand"))?;
+    write_new(
+        &root.join(format!("src/{module}.rs")),
+        &crate::scaffold::mailer_source(&name),
+        dry,
+        root,
+    )?;
+    for (path, content) in crate::scaffold::mailer_templates(&name) {
+        write_new(&root.join(path), &content, dry, root)?;
+    }
+    write_new(
+        &root.join(format!("tests/mail_{name}.rs")),
+        &crate::scaffold::mailer_test_source(&p.krate, &name),
+        dry,
+        root,
+    )?;
+    rewrite(
+        &root.join("src/lib.rs"),
+        &lib,
+        dry,
+        root,
+        &format!("module `{module}`"),
+    )?;
+    out::note(&format!(
+        "send it from a handler: `{module}::email(&mail, to, &data)?` then `mail.send_later(email)`"
+    ));
     Ok(())
 }
 
@@ -464,6 +613,8 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
     match m.subcommand() {
         Some(("model", m)) => model(m),
         Some(("migration", m)) => migration(m),
+        Some(("scaffold", m)) => scaffold(m),
+        Some(("mailer", m)) => mailer(m),
         _ => Err("unknown generator; see `keel generate --help`".into()),
     }
 }
@@ -515,7 +666,7 @@ mod tests {
         .iter()
         .map(|f| parse_field(f).expect("a field"))
         .collect();
-        insta::assert_snapshot!("model_post", model_source("post", &fields));
+        insta::assert_snapshot!("model_post", model_source("post", &fields, false));
         insta::assert_snapshot!(
             "model_post_test",
             model_test_source("blog", "post", &fields)

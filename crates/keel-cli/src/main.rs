@@ -10,6 +10,7 @@ mod dev;
 mod generate;
 mod new;
 mod out;
+mod scaffold;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,10 @@ fn cli() -> Command {
         .long("dry-run")
         .action(ArgAction::SetTrue)
         .help("Show the files that would be written or changed, and change nothing");
+    let no_migration = Arg::new("no-migration")
+        .long("no-migration")
+        .action(ArgAction::SetTrue)
+        .help("Do not run `db makemigrations` afterwards");
     Command::new("keel")
         .about("Keel's command line: new projects and generators")
         .version(env!("CARGO_PKG_VERSION"))
@@ -91,16 +96,39 @@ fn cli() -> Command {
                                 .num_args(0..)
                                 .help("name:type[:option…]; types: string text int bigint bool float; options: optional unique indexed"),
                         )
-                        .arg(
-                            Arg::new("no-migration")
-                                .long("no-migration")
-                                .action(ArgAction::SetTrue)
-                                .help("Do not run `db makemigrations` afterwards"),
-                        )
+                        .arg(no_migration.clone())
                         .arg(dry_run.clone())
                         .after_help(
                             "Examples:\n  keel generate model post title:string body:text published:bool\n  keel g model tag name:string:unique weight:int:optional",
                         ),
+                )
+                .subcommand(
+                    Command::new("scaffold")
+                        .about("A model with its CRUD routes: HTML pages with forms, or JSON with --api; and tests")
+                        .arg(Arg::new("name").required(true).help("Singular, snake_case: `post`"))
+                        .arg(
+                            Arg::new("fields")
+                                .num_args(0..)
+                                .help("name:type[:option…], as for `generate model`"),
+                        )
+                        .arg(
+                            Arg::new("api")
+                                .long("api")
+                                .action(ArgAction::SetTrue)
+                                .help("JSON handlers under /api (documented when the project uses keel::openapi)"),
+                        )
+                        .arg(no_migration.clone())
+                        .arg(dry_run.clone())
+                        .after_help(
+                            "Examples:\n  keel generate scaffold post title:string body:text published:bool\n  keel g scaffold product name:string price:float --api",
+                        ),
+                )
+                .subcommand(
+                    Command::new("mailer")
+                        .about("A mail: its text and HTML templates, a typed context, and a test")
+                        .arg(Arg::new("name").required(true).help("snake_case: `welcome`"))
+                        .arg(dry_run.clone())
+                        .after_help("Example:\n  keel generate mailer welcome"),
                 )
                 .subcommand(
                     Command::new("migration")
