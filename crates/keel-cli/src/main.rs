@@ -117,7 +117,7 @@ fn cli() -> Command {
                                 .action(ArgAction::SetTrue)
                                 .help("JSON handlers under /api (documented when the project uses keel::openapi)"),
                         )
-                        .arg(no_migration.clone())
+                        .arg(no_migration)
                         .arg(dry_run.clone())
                         .after_help(
                             "Examples:\n  keel generate scaffold post title:string body:text published:bool\n  keel g scaffold product name:string price:float --api",
