@@ -79,6 +79,7 @@ for template in minimal web api; do
     fi
     cargo run -q -- db makemigrations --check
   fi
+  cargo fmt --check || { echo "the generated code is not rustfmt-formatted"; exit 1; }
   build_clean
   case $template in
     web) serve_and_get 18305 "/articles|Articles" "/articles/new|_csrf" ;;

@@ -268,6 +268,27 @@ fn crate_of(root: &Path) -> Result<String, String> {
     Err("Cargo.toml has no [package] name".into())
 }
 
+/// Formats Rust files with rustfmt (edition and style edition 2024), as `cargo fmt`
+/// does for an edition-2024 package. Without
+/// rustfmt the files stay as written, and the user is told.
+pub(crate) fn rustfmt(files: &[PathBuf]) {
+    let rust: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs") && f.is_file())
+        .collect();
+    if rust.is_empty() {
+        return;
+    }
+    let ok = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024", "--style-edition", "2024"])
+        .args(&rust)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        out::note("rustfmt did not run; `cargo fmt` formats the new code");
+    }
+}
+
 fn write_new(path: &Path, content: &str, dry: bool, root: &Path) -> Result<(), String> {
     let shown = path
         .strip_prefix(root)
@@ -419,7 +440,19 @@ fn model(m: &ArgMatches) -> Result<(), String> {
     let p = project()?;
     let registry = registered(&p, &name)?;
     write_model(&p, &name, &fields, &registry, dry)?;
+    if !dry {
+        rustfmt(&model_files(&p, &name));
+    }
     make_migration(&p, &name, m)
+}
+
+/// The Rust files the model generator writes or edits.
+fn model_files(p: &Project, name: &str) -> Vec<PathBuf> {
+    vec![
+        p.root.join(format!("src/models/{name}.rs")),
+        p.root.join(format!("tests/model_{name}.rs")),
+        p.root.join("src/models/mod.rs"),
+    ]
 }
 
 fn scaffold(m: &ArgMatches) -> Result<(), String> {
@@ -476,6 +509,16 @@ fn scaffold(m: &ArgMatches) -> Result<(), String> {
         root,
         &format!("module `{plural}`, its routes"),
     )?;
+    if !dry {
+        let mut files = model_files(&p, &name);
+        files.extend([
+            root.join(format!("src/{plural}.rs")),
+            root.join(format!("tests/api_{plural}.rs")),
+            root.join(format!("tests/pages_{plural}.rs")),
+            root.join("src/lib.rs"),
+        ]);
+        rustfmt(&files);
+    }
     make_migration(&p, &name, m)
 }
 
@@ -518,6 +561,13 @@ fn mailer(m: &ArgMatches) -> Result<(), String> {
         root,
         &format!("module `{module}`"),
     )?;
+    if !dry {
+        rustfmt(&[
+            root.join(format!("src/{module}.rs")),
+            root.join(format!("tests/mail_{name}.rs")),
+            root.join("src/lib.rs"),
+        ]);
+    }
     out::note(&format!(
         "send it from a handler: `{module}::email(&mail, to, &data)?` then `mail.send_later(email)`"
     ));
@@ -599,6 +649,7 @@ fn migration(m: &ArgMatches) -> Result<(), String> {
         &root,
     )?;
     names.push(name.clone());
+    let written = root.join(format!("src/migrations/m{name}.rs"));
     rewrite(
         &index,
         &migrations_mod(&names),
@@ -606,6 +657,9 @@ fn migration(m: &ArgMatches) -> Result<(), String> {
         &root,
         &format!("listed `{name}`"),
     )?;
+    if !dry {
+        rustfmt(&[written, index]);
+    }
     Ok(())
 }
 

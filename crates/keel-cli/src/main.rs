@@ -30,6 +30,9 @@ fn cli() -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .subcommand_required(true)
         .arg_required_else_help(true)
+        .after_help(
+            "Examples:\n  keel new blog && cd blog && cargo run\n  keel generate scaffold post title:string body:text\n  keel dev",
+        )
         .subcommand(
             Command::new("new")
                 .about("Create a new Keel project in a new folder")
@@ -87,6 +90,9 @@ fn cli() -> Command {
                 .about("Generate code inside a Keel project (run in the project)")
                 .subcommand_required(true)
                 .arg_required_else_help(true)
+                .after_help(
+                    "Examples:\n  keel generate model tag name:string:unique\n  keel g scaffold post title:string body:text --api\n  keel g mailer welcome\n  keel g migration backfill_slugs",
+                )
                 .subcommand(
                     Command::new("model")
                         .about("A model: entity, registration, migration, factory and test")
@@ -162,5 +168,24 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::cli().debug_assert();
+    }
+
+    /// Every command's help ends with examples.
+    #[test]
+    fn every_command_has_examples() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            let help = cmd
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                help.contains("Example"),
+                "`{path}` has no examples in --help"
+            );
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&super::cli(), "keel");
     }
 }

@@ -301,6 +301,12 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
         return Ok(());
     }
     write_project(&root, &files)?;
+    crate::generate::rustfmt(
+        &files
+            .iter()
+            .map(|(path, _)| root.join(path))
+            .collect::<Vec<_>>(),
+    );
     // With a checkout, start from its lock file: the same dependency versions it is
     // tested with (cargo drops what the project does not use).
     if let Source::Path(dir) = &spec.keel {

@@ -148,7 +148,19 @@ async fn run(
     match name {
         "migrate" => {
             let db = open(url).await?;
-            let applied = migrator.migrate(&db).await.map_err(migrate_err)?;
+            let bar = progress_bar(migrator.migrations().len(), "migrations");
+            let applied = migrator
+                .migrate_reporting(&db, &mut |name, done, _| {
+                    if let Some(b) = &bar {
+                        b.set_position(done as u64);
+                        b.set_message(name.to_owned());
+                    }
+                })
+                .await
+                .map_err(migrate_err)?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
             if applied.is_empty() {
                 say("No migrations to apply.");
             }
@@ -245,11 +257,21 @@ async fn run(
                 .await
                 .map_err(|e| Error::config(format!("cannot open the database: {e}")))?;
             for file in sub.get_many::<String>("files").into_iter().flatten() {
+                let bar = progress_bar(0, "rows");
                 let loaded = models
                     .seeders()
-                    .load_file(&db, Path::new(file))
+                    .load_file_reporting(&db, Path::new(file), &mut |table, done, of| {
+                        if let Some(b) = &bar {
+                            b.set_length(of as u64);
+                            b.set_position(done as u64);
+                            b.set_message(format!("{file}: {table}"));
+                        }
+                    })
                     .await
                     .map_err(Error::config)?;
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
                 for (table, inserted, present) in loaded {
                     say(format!(
                         "{file}: {table}: {inserted} inserted, {present} already present"
@@ -260,6 +282,21 @@ async fn run(
         other => return Err(Error::config(format!("unknown db command `{other}`"))),
     }
     Ok(())
+}
+
+/// A progress bar on a terminal (none when the output is piped or logged).
+fn progress_bar(len: usize, unit: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{bar:30}} {{pos}}/{{len}} {unit} {{msg}}"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }
 
 async fn open(url: &str) -> keel_core::Result<sea_orm::DatabaseConnection> {

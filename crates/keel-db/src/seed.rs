@@ -132,13 +132,28 @@ impl Seeders {
         db: &DatabaseConnection,
         path: &std::path::Path,
     ) -> Result<Vec<(String, usize, usize)>, String> {
+        self.load_file_reporting(db, path, &mut |_, _, _| {}).await
+    }
+
+    /// Like [`load_file`](Self::load_file), calling `on_row(table, done, of)` after each
+    /// row (for a progress bar).
+    pub async fn load_file_reporting(
+        &self,
+        db: &DatabaseConnection,
+        path: &std::path::Path,
+        on_row: &mut (dyn FnMut(&str, usize, usize) + Send),
+    ) -> Result<Vec<(String, usize, usize)>, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        let loaded = if yaml {
-            self.load_yaml(db, &text).await
+        let doc: Result<serde_json::Value, String> = if yaml {
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("not a YAML fixture file: {e}"))
         } else {
-            self.load(db, &text).await
+            serde_json::from_str(&text).map_err(|e| format!("not a JSON fixture file: {e}"))
+        };
+        let loaded = match doc {
+            Ok(doc) => self.load_value_reporting(db, doc, on_row).await,
+            Err(e) => Err(e),
         };
         loaded.map_err(|e| format!("{}: {e}", path.display()))
     }
@@ -148,6 +163,17 @@ impl Seeders {
         &self,
         db: &DatabaseConnection,
         doc: serde_json::Value,
+    ) -> Result<Vec<(String, usize, usize)>, String> {
+        self.load_value_reporting(db, doc, &mut |_, _, _| {}).await
+    }
+
+    /// Like [`load_value`](Self::load_value), calling `on_row(table, done, of)` after
+    /// each row.
+    pub async fn load_value_reporting(
+        &self,
+        db: &DatabaseConnection,
+        doc: serde_json::Value,
+        on_row: &mut (dyn FnMut(&str, usize, usize) + Send),
     ) -> Result<Vec<(String, usize, usize)>, String> {
         let serde_json::Value::Object(tables) = doc else {
             return Err("a fixture file is an object of table name → list of rows".into());
@@ -161,6 +187,7 @@ impl Seeders {
                 return Err(format!("`{table}`: expected a list of rows"));
             };
             let (mut inserted, mut present) = (0, 0);
+            let of = rows.len();
             for (i, row) in rows.into_iter().enumerate() {
                 if load(db, row)
                     .await
@@ -170,6 +197,7 @@ impl Seeders {
                 } else {
                     present += 1;
                 }
+                on_row(&table, i + 1, of);
             }
             if inserted > 0 {
                 self.advance_sequence(db, &table).await?;

@@ -164,6 +164,16 @@ impl Migrator {
 
     /// Applies every pending migration; returns the names applied by this call.
     pub async fn migrate(&self, db: &DatabaseConnection) -> Result<Vec<String>> {
+        self.migrate_reporting(db, &mut |_, _, _| {}).await
+    }
+
+    /// Like [`migrate`](Self::migrate), calling `on_step(name, done, of)` after each
+    /// migration is checked or applied (for a progress bar).
+    pub async fn migrate_reporting(
+        &self,
+        db: &DatabaseConnection,
+        on_step: &mut (dyn FnMut(&str, usize, usize) + Send),
+    ) -> Result<Vec<String>> {
         ensure_table(db).await?;
         let backend = DbBackend::from(db.get_database_backend());
         let mut done = Vec::new();
@@ -192,6 +202,7 @@ impl Migrator {
                 tracing::info!(target: "keel::db::migrate", migration = m.name(), "applied");
                 done.push(m.name().to_owned());
             }
+            on_step(m.name(), i + 1, self.migrations.len());
         }
         Ok(done)
     }

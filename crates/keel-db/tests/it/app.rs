@@ -272,6 +272,22 @@ async fn fixtures_load_idempotently() {
         .await
         .unwrap_err();
     assert!(err.contains("no model for table `nope`"), "{err}");
+
+    // The progress hook (a bar on a terminal) sees every row.
+    let mut seen = Vec::new();
+    let doc3 = serde_json::json!({"author": [{"id": 3, "email": "c@example.com", "name": "C"},
+                                             {"id": 4, "email": "d@example.com", "name": "D"}]});
+    models()
+        .seeders()
+        .load_value_reporting(db.conn(), doc3, &mut |t, done, of| {
+            seen.push((t.to_owned(), done, of));
+        })
+        .await
+        .expect("load with progress");
+    assert_eq!(
+        seen,
+        [("author".to_owned(), 1, 2), ("author".to_owned(), 2, 2)]
+    );
 }
 
 /// Postgres only: the server drops the app's connections and refuses new ones for a

@@ -36,16 +36,31 @@ async fn migrate_applies_pending_once_and_status_reports_checksums() {
     );
     assert_eq!(migrate(&db, chain(3)).await, ["0003_t3"]);
 
+    // The progress hook (a bar on a terminal) sees each migration, applied or not.
     let conn = Migrator::connect(db.url()).await.expect("connect");
-    let migrator = Migrator::new(chain(4)).expect("valid");
+    let mut steps = Vec::new();
+    let applied = Migrator::new(chain(4))
+        .expect("valid")
+        .migrate_reporting(&conn, &mut |name, done, of| {
+            steps.push((name.to_owned(), done, of));
+        })
+        .await
+        .expect("migrate");
+    assert_eq!(applied, ["0004_t4"]);
+    assert_eq!(steps.len(), 4);
+    assert_eq!(steps[3], ("0004_t4".to_owned(), 4, 4));
+    drop(conn);
+
+    let conn = Migrator::connect(db.url()).await.expect("connect");
+    let migrator = Migrator::new(chain(5)).expect("valid");
     let status = migrator.status(&conn).await.expect("status");
-    assert_eq!(status.len(), 4);
+    assert_eq!(status.len(), 5);
     assert!(
-        status[..3]
+        status[..4]
             .iter()
             .all(|s| s.applied_at.is_some() && !s.changed())
     );
-    assert!(status[3].applied_at.is_none(), "0004 is pending");
+    assert!(status[4].applied_at.is_none(), "0005 is pending");
     assert_eq!(status[0].checksum, status[0].applied_checksum);
 
     // The code of an applied migration changed: reported, not re-run.
