@@ -31,7 +31,11 @@ page.on('console', (m) => {
   if (m.type() === 'error') problems.push(`console error: ${m.text()} (${m.location()?.url ?? ''})`);
 });
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+// Requests cut off by closing the browser at the end are not the app's failures.
+let closing = false;
+page.on('requestfailed', (r) => {
+  if (!closing) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+});
 page.on('response', (r) => {
   if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
 });
@@ -84,11 +88,13 @@ try {
   // Log out.
   await page.click('nav button:has-text("Log out")');
   await page.waitForSelector('nav >> text=Log in');
+  await page.waitForLoadState('load');
   check(!(await page.textContent('nav')).includes(email), 'logged out');
 } catch (e) {
   problems.push(String(e?.stack ?? e));
   await page.screenshot({ path: join(shots, 'blog-failure.png'), fullPage: true }).catch(() => {});
 } finally {
+  closing = true;
   await browser.close();
 }
 if (problems.length) {

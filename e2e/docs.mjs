@@ -35,7 +35,11 @@ page.on('console', (m) => {
   if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
 });
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+// Requests cut off by closing the browser at the end are not the app's failures.
+let closing = false;
+page.on('requestfailed', (r) => {
+  if (!closing) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+});
 page.on('response', (r) => {
   if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
 });
@@ -60,5 +64,6 @@ try {
   if (problems.length) throw new Error(problems.join('\n'));
   console.log(`docs: ${operations} operations listed offline; screenshot ${join(shots, 'docs.png')}`);
 } finally {
+  closing = true;
   await browser.close();
 }
