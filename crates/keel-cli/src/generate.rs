@@ -289,42 +289,62 @@ pub(crate) fn rustfmt(files: &[PathBuf]) {
     }
 }
 
-fn write_new(path: &Path, content: &str, dry: bool, root: &Path) -> Result<(), String> {
-    let shown = path
-        .strip_prefix(root)
-        .unwrap_or(path)
-        .display()
-        .to_string();
-    if path.exists() {
-        return Err(format!(
-            "{shown} already exists; it is yours, so it is left alone"
-        ));
-    }
-    if dry {
-        out::status("would create", &shown);
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    }
-    std::fs::write(path, content).map_err(|e| format!("writing {shown}: {e}"))?;
-    out::status("created", &shown);
-    Ok(())
+/// What a generator writes, relative to the project: new files are never
+/// overwritten, edits and creations are reported, `--dry-run` only reports, and
+/// everything touched is formatted at the end.
+struct Files {
+    root: PathBuf,
+    dry: bool,
+    touched: Vec<PathBuf>,
 }
 
-fn rewrite(path: &Path, content: &str, dry: bool, root: &Path, what: &str) -> Result<(), String> {
-    let shown = path
-        .strip_prefix(root)
-        .unwrap_or(path)
-        .display()
-        .to_string();
-    if dry {
-        out::status("would edit", &format!("{shown} ({what})"));
-        return Ok(());
+impl Files {
+    fn new(root: &Path, dry: bool) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            dry,
+            touched: Vec::new(),
+        }
     }
-    std::fs::write(path, content).map_err(|e| format!("writing {shown}: {e}"))?;
-    out::status("edited", &format!("{shown} ({what})"));
-    Ok(())
+
+    /// Writes a new file; an existing one is the user's and is refused.
+    fn create(&mut self, rel: &str, content: &str) -> Result<(), String> {
+        let path = self.root.join(rel);
+        if path.exists() {
+            return Err(format!(
+                "{rel} already exists; it is yours, so it is left alone"
+            ));
+        }
+        if self.dry {
+            out::status("would create", rel);
+            return Ok(());
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&path, content).map_err(|e| format!("writing {rel}: {e}"))?;
+        out::status("created", rel);
+        self.touched.push(path);
+        Ok(())
+    }
+
+    /// Replaces a file the generator edited (`what` says how).
+    fn edit(&mut self, rel: &str, content: &str, what: &str) -> Result<(), String> {
+        if self.dry {
+            out::status("would edit", &format!("{rel} ({what})"));
+            return Ok(());
+        }
+        let path = self.root.join(rel);
+        std::fs::write(&path, content).map_err(|e| format!("writing {rel}: {e}"))?;
+        out::status("edited", &format!("{rel} ({what})"));
+        self.touched.push(path);
+        Ok(())
+    }
+
+    /// Formats the Rust files written or edited.
+    fn format(&self) {
+        rustfmt(&self.touched);
+    }
 }
 
 fn parse_name_and_fields(m: &ArgMatches) -> Result<(String, Vec<Field>), String> {
@@ -378,30 +398,23 @@ fn registered(p: &Project, name: &str) -> Result<String, String> {
 
 /// Writes the model, its test and its registration.
 fn write_model(
+    files: &mut Files,
     p: &Project,
     name: &str,
     fields: &[Field],
     registry: &str,
-    dry: bool,
 ) -> Result<(), String> {
-    let root = &p.root;
-    write_new(
-        &root.join(format!("src/models/{name}.rs")),
+    files.create(
+        &format!("src/models/{name}.rs"),
         &model_source(name, fields, p.openapi),
-        dry,
-        root,
     )?;
-    write_new(
-        &root.join(format!("tests/model_{name}.rs")),
+    files.create(
+        &format!("tests/model_{name}.rs"),
         &model_test_source(&p.krate, name, fields),
-        dry,
-        root,
     )?;
-    rewrite(
-        &root.join("src/models/mod.rs"),
+    files.edit(
+        "src/models/mod.rs",
         registry,
-        dry,
-        root,
         &format!("registered `{name}`"),
     )
 }
@@ -436,89 +449,58 @@ fn make_migration(p: &Project, name: &str, m: &ArgMatches) -> Result<(), String>
 
 fn model(m: &ArgMatches) -> Result<(), String> {
     let (name, fields) = parse_name_and_fields(m)?;
-    let dry = m.get_flag("dry-run");
     let p = project()?;
     let registry = registered(&p, &name)?;
-    write_model(&p, &name, &fields, &registry, dry)?;
-    if !dry {
-        rustfmt(&model_files(&p, &name));
-    }
+    let mut files = Files::new(&p.root, m.get_flag("dry-run"));
+    write_model(&mut files, &p, &name, &fields, &registry)?;
+    files.format();
     make_migration(&p, &name, m)
-}
-
-/// The Rust files the model generator writes or edits.
-fn model_files(p: &Project, name: &str) -> Vec<PathBuf> {
-    vec![
-        p.root.join(format!("src/models/{name}.rs")),
-        p.root.join(format!("tests/model_{name}.rs")),
-        p.root.join("src/models/mod.rs"),
-    ]
 }
 
 fn scaffold(m: &ArgMatches) -> Result<(), String> {
     let (name, fields) = parse_name_and_fields(m)?;
-    let dry = m.get_flag("dry-run");
     let api = m.get_flag("api");
     let p = project()?;
-    let root = &p.root;
     let plural = crate::scaffold::plural(&name);
     // Every registration point first: nothing is written unless all are there.
     let registry = registered(&p, &name)?;
-    let lib = std::fs::read_to_string(root.join("src/lib.rs")).map_err(|e| e.to_string())?;
+    let lib = std::fs::read_to_string(p.root.join("src/lib.rs")).map_err(|e| e.to_string())?;
     let lib = insert_above(&lib, "keel:modules", &format!("pub mod {plural};"))
         .and_then(|t| insert_above(&t, "keel:routes", &format!(".merge({plural}::routes())")))
         .map_err(|e| format!("src/lib.rs: {e}; add the module and its routes by hand"))?;
-    if !api && !root.join("templates").is_dir() {
+    if !api && !p.root.join("templates").is_dir() {
         return Err("this project has no templates/ folder: use --api for JSON handlers".into());
     }
-    write_model(&p, &name, &fields, &registry, dry)?;
+    let mut files = Files::new(&p.root, m.get_flag("dry-run"));
+    write_model(&mut files, &p, &name, &fields, &registry)?;
     if api {
-        write_new(
-            &root.join(format!("src/{plural}.rs")),
+        files.create(
+            &format!("src/{plural}.rs"),
             &crate::scaffold::api_source(&name, &fields, p.openapi),
-            dry,
-            root,
         )?;
-        write_new(
-            &root.join(format!("tests/api_{plural}.rs")),
+        files.create(
+            &format!("tests/api_{plural}.rs"),
             &crate::scaffold::api_test_source(&p.krate, &name, &fields),
-            dry,
-            root,
         )?;
     } else {
-        write_new(
-            &root.join(format!("src/{plural}.rs")),
+        files.create(
+            &format!("src/{plural}.rs"),
             &crate::scaffold::pages_source(&name, &fields),
-            dry,
-            root,
         )?;
         for (path, content) in crate::scaffold::page_templates(&name, &fields) {
-            write_new(&root.join(path), &content, dry, root)?;
+            files.create(&path, &content)?;
         }
-        write_new(
-            &root.join(format!("tests/pages_{plural}.rs")),
+        files.create(
+            &format!("tests/pages_{plural}.rs"),
             &crate::scaffold::pages_test_source(&p.krate, &name, &fields),
-            dry,
-            root,
         )?;
     }
-    rewrite(
-        &root.join("src/lib.rs"),
+    files.edit(
+        "src/lib.rs",
         &lib,
-        dry,
-        root,
         &format!("module `{plural}`, its routes"),
     )?;
-    if !dry {
-        let mut files = model_files(&p, &name);
-        files.extend([
-            root.join(format!("src/{plural}.rs")),
-            root.join(format!("tests/api_{plural}.rs")),
-            root.join(format!("tests/pages_{plural}.rs")),
-            root.join("src/lib.rs"),
-        ]);
-        rustfmt(&files);
-    }
+    files.format();
     make_migration(&p, &name, m)
 }
 
@@ -529,45 +511,28 @@ fn mailer(m: &ArgMatches) -> Result<(), String> {
             "`{name}` is not a usable mailer name (snake_case: `welcome`)"
         ));
     }
-    let dry = m.get_flag("dry-run");
     let p = project()?;
-    let root = &p.root;
-    if !root.join("templates").is_dir() {
+    if !p.root.join("templates").is_dir() {
         return Err("mail is rendered from templates/: mailers need the web template".into());
     }
     let module = format!("{name}_mail");
-    let lib = std::fs::read_to_string(root.join("src/lib.rs")).map_err(|e| e.to_string())?;
+    let lib = std::fs::read_to_string(p.root.join("src/lib.rs")).map_err(|e| e.to_string())?;
     let lib = insert_above(&lib, "keel:modules", &format!("pub mod {module};"))
         .map_err(|e| format!("src/lib.rs: {e}; add `pub mod {module};` by hand"))?;
-    write_new(
-        &root.join(format!("src/{module}.rs")),
+    let mut files = Files::new(&p.root, m.get_flag("dry-run"));
+    files.create(
+        &format!("src/{module}.rs"),
         &crate::scaffold::mailer_source(&name),
-        dry,
-        root,
     )?;
     for (path, content) in crate::scaffold::mailer_templates(&name) {
-        write_new(&root.join(path), &content, dry, root)?;
+        files.create(&path, &content)?;
     }
-    write_new(
-        &root.join(format!("tests/mail_{name}.rs")),
+    files.create(
+        &format!("tests/mail_{name}.rs"),
         &crate::scaffold::mailer_test_source(&p.krate, &name),
-        dry,
-        root,
     )?;
-    rewrite(
-        &root.join("src/lib.rs"),
-        &lib,
-        dry,
-        root,
-        &format!("module `{module}`"),
-    )?;
-    if !dry {
-        rustfmt(&[
-            root.join(format!("src/{module}.rs")),
-            root.join(format!("tests/mail_{name}.rs")),
-            root.join("src/lib.rs"),
-        ]);
-    }
+    files.edit("src/lib.rs", &lib, &format!("module `{module}`"))?;
+    files.format();
     out::note(&format!(
         "send it from a handler: `{module}::email(&mail, to, &data)?` then `mail.send_later(email)`"
     ));
@@ -635,31 +600,23 @@ fn migration(m: &ArgMatches) -> Result<(), String> {
             "`{description}` has no letters or digits to name a migration"
         ));
     }
-    let dry = m.get_flag("dry-run");
     let root = project_root()?;
-    let index = root.join("src/migrations/mod.rs");
-    let text = std::fs::read_to_string(&index)
+    let text = std::fs::read_to_string(root.join("src/migrations/mod.rs"))
         .map_err(|_| "src/migrations/mod.rs is missing: is this a Keel project with a database?")?;
     let mut names = names_in_mod(&text);
     let name = format!("{:04}_{slug}", names.len() + 1);
-    write_new(
-        &root.join(format!("src/migrations/m{name}.rs")),
+    let mut files = Files::new(&root, m.get_flag("dry-run"));
+    files.create(
+        &format!("src/migrations/m{name}.rs"),
         &empty_migration_source(&name),
-        dry,
-        &root,
     )?;
     names.push(name.clone());
-    let written = root.join(format!("src/migrations/m{name}.rs"));
-    rewrite(
-        &index,
+    files.edit(
+        "src/migrations/mod.rs",
         &migrations_mod(&names),
-        dry,
-        &root,
         &format!("listed `{name}`"),
     )?;
-    if !dry {
-        rustfmt(&[written, index]);
-    }
+    files.format();
     Ok(())
 }
 

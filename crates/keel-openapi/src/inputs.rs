@@ -69,7 +69,7 @@ silent! {
 
 impl ApiInput for keel_http::api::Preconditions {
     fn describe(op: &mut Operation) {
-        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::path::ParameterIn;
         for (name, description) in [
             (
                 "If-None-Match",
@@ -80,13 +80,11 @@ impl ApiInput for keel_http::api::Preconditions {
                 "The ETag the change is based on: 412 when the resource changed since.",
             ),
         ] {
-            op.parameters.push(
-                ParameterBuilder::new()
-                    .name(name)
-                    .parameter_in(ParameterIn::Header)
-                    .description(Some(description))
-                    .schema(Some(<String as utoipa::PartialSchema>::schema()))
-                    .build(),
+            op.parameter(
+                name,
+                ParameterIn::Header,
+                description,
+                <String as utoipa::PartialSchema>::schema(),
             );
         }
         op.response(304, "Not Modified: the client's copy is current.", None);
@@ -97,18 +95,16 @@ impl ApiInput for keel_http::api::Preconditions {
 #[cfg(feature = "db")]
 impl ApiInput for keel_db::CursorParams {
     fn describe(op: &mut Operation) {
-        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::path::ParameterIn;
         for (name, description) in [
             ("after", "The `next` cursor of the previous page."),
             ("limit", "Items per page."),
         ] {
-            op.parameters.push(
-                ParameterBuilder::new()
-                    .name(name)
-                    .parameter_in(ParameterIn::Query)
-                    .description(Some(description))
-                    .schema(Some(<i64 as utoipa::PartialSchema>::schema()))
-                    .build(),
+            op.parameter(
+                name,
+                ParameterIn::Query,
+                description,
+                <i64 as utoipa::PartialSchema>::schema(),
             );
         }
         op.problem(400);
@@ -118,18 +114,16 @@ impl ApiInput for keel_db::CursorParams {
 #[cfg(feature = "db")]
 impl ApiInput for keel_db::PageParams {
     fn describe(op: &mut Operation) {
-        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::path::ParameterIn;
         for (name, description) in [
             ("page", "The page number, from 1."),
             ("per_page", "Items per page."),
         ] {
-            op.parameters.push(
-                ParameterBuilder::new()
-                    .name(name)
-                    .parameter_in(ParameterIn::Query)
-                    .description(Some(description))
-                    .schema(Some(<u64 as utoipa::PartialSchema>::schema()))
-                    .build(),
+            op.parameter(
+                name,
+                ParameterIn::Query,
+                description,
+                <u64 as utoipa::PartialSchema>::schema(),
             );
         }
         op.problems.insert(400);

@@ -126,6 +126,24 @@ impl Operation {
         self.problems.insert(400);
     }
 
+    /// One optional parameter `name` in `place` (query, header…) with `schema`.
+    pub fn parameter(
+        &mut self,
+        name: &str,
+        place: utoipa::openapi::path::ParameterIn,
+        description: &str,
+        schema: RefOr<Schema>,
+    ) {
+        self.parameters.push(
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name(name)
+                .parameter_in(place)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build(),
+        );
+    }
+
     /// Query parameters: one per field of the struct `T`.
     pub fn query_params<T: ToSchema>(&mut self) {
         use utoipa::openapi::Required;

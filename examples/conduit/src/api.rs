@@ -427,6 +427,12 @@ async fn profile_named(db: &Db, username: &str) -> Result<Option<profile::Model>
         .await?)
 }
 
+async fn profile_or_404(db: &Db, username: &str) -> Result<profile::Model> {
+    profile_named(db, username)
+        .await?
+        .ok_or_else(|| Error::not_found("No user has this username."))
+}
+
 async fn is_following(db: &Db, viewer: Option<i64>, followee: i64) -> Result<bool> {
     let Some(viewer) = viewer else {
         return Ok(false);
@@ -734,9 +740,7 @@ async fn show_profile(
     viewer: CurrentUser,
     Path(username): Path<String>,
 ) -> Result<Json<ProfileResponse>> {
-    let p = profile_named(&db, &username)
-        .await?
-        .ok_or_else(|| Error::not_found("No user has this username."))?;
+    let p = profile_or_404(&db, &username).await?;
     let following = is_following(&db, viewer_id(&viewer), p.user_id).await?;
     Ok(Json(ProfileResponse {
         profile: to_profile(p, following),
@@ -748,9 +752,7 @@ async fn follow_user(
     me: RequireUser,
     Path(username): Path<String>,
 ) -> Result<Json<ProfileResponse>> {
-    let p = profile_named(&db, &username)
-        .await?
-        .ok_or_else(|| Error::not_found("No user has this username."))?;
+    let p = profile_or_404(&db, &username).await?;
     if p.user_id == me.id {
         return Err(Error::validation([FieldError::new(
             "username",
@@ -777,9 +779,7 @@ async fn unfollow_user(
     me: RequireUser,
     Path(username): Path<String>,
 ) -> Result<Json<ProfileResponse>> {
-    let p = profile_named(&db, &username)
-        .await?
-        .ok_or_else(|| Error::not_found("No user has this username."))?;
+    let p = profile_or_404(&db, &username).await?;
     follow::Entity::delete_many()
         .filter(follow::Column::FollowerId.eq(me.id))
         .filter(follow::Column::FolloweeId.eq(p.user_id))
