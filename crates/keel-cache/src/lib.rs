@@ -17,13 +17,15 @@
 //! }
 //! ```
 //!
-//! Values are stored as JSON. `get_or_compute` protects against stampedes: while one
+//! In process, values are kept as themselves (a hit is a lookup and a `clone`); in
+//! Redis, as JSON. `get_or_compute` protects against stampedes: while one
 //! caller computes a missing key, the others for that key wait for its result instead
 //! of computing it too. When the backend fails (Redis down), `get_or_compute` either
 //! answers with a 503 problem or, with `cache.fall_through = true`, computes the value
 //! without caching it; plain `get` / `set` return the error. The Redis connection
 //! reconnects by itself once Redis is back.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -91,12 +93,91 @@ pub trait CacheBackend: Send + Sync + 'static {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(u64, Duration), Error>>;
+
+    /// The in-process backend behind this one, if it is one: [`Cache`] then keeps
+    /// values as themselves instead of as JSON.
+    fn as_memory(&self) -> Option<&MemoryBackend> {
+        None
+    }
 }
 
 /// The in-process backend (moka), with a time-to-live per entry.
+///
+/// Values go in as themselves, not as JSON: [`Cache::get`] of the type that was stored
+/// is a lookup and a `clone`. A value read as another type goes through JSON, as it
+/// would through Redis, so both backends answer alike.
 #[derive(Clone)]
 pub struct MemoryBackend {
-    cache: moka::future::Cache<String, (Arc<Vec<u8>>, Instant)>,
+    cache: moka::sync::SegmentedCache<String, Entry>,
+}
+
+/// How many independent parts the in-process cache has.
+const SEGMENTS: usize = 16;
+
+/// Turns a stored value back into JSON (made where its type is known).
+type ToJson = fn(&(dyn Any + Send + Sync)) -> serde_json::Result<Vec<u8>>;
+
+/// What the in-process backend keeps under a key.
+#[derive(Clone)]
+enum Stored {
+    /// A value as itself, with the way to write it as JSON.
+    Typed(Arc<dyn Any + Send + Sync>, ToJson),
+    /// JSON bytes (from [`CacheBackend::set`] and counters).
+    Bytes(Arc<[u8]>),
+}
+
+#[derive(Clone)]
+struct Entry {
+    value: Stored,
+    /// How long the entry lives from its last write.
+    ttl: Duration,
+    /// When it expires (counters report the time left).
+    until: Instant,
+}
+
+impl Entry {
+    fn new(value: Stored, ttl: Duration) -> Self {
+        Self {
+            value,
+            ttl,
+            until: Instant::now() + ttl,
+        }
+    }
+
+    fn json(&self) -> Option<Vec<u8>> {
+        match &self.value {
+            Stored::Typed(value, to_json) => to_json(value.as_ref()).ok(),
+            Stored::Bytes(bytes) => Some(bytes.to_vec()),
+        }
+    }
+}
+
+/// Entries expire `ttl` after they were written.
+struct PerEntryTtl;
+
+impl moka::Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _: &String, value: &Entry, _: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        value: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+fn to_json_of<T: Serialize + Send + Sync + 'static>(
+    value: &(dyn Any + Send + Sync),
+) -> serde_json::Result<Vec<u8>> {
+    match value.downcast_ref::<T>() {
+        Some(v) => serde_json::to_vec(v),
+        None => Err(serde::ser::Error::custom("a cached value changed type")),
+    }
 }
 
 impl std::fmt::Debug for MemoryBackend {
@@ -111,25 +192,46 @@ impl MemoryBackend {
     /// A cache of at most `max_entries` entries.
     pub fn new(max_entries: u64) -> Self {
         Self {
-            cache: moka::future::Cache::builder()
+            // Segments, each with its own bookkeeping: server workers reading random
+            // keys rarely touch the same one (moka records every read).
+            cache: moka::sync::SegmentedCache::builder(SEGMENTS)
                 .max_capacity(max_entries)
+                .expire_after(PerEntryTtl)
                 .build(),
         }
+    }
+
+    /// The value under `key` as a `T`: a clone when a `T` was stored, else read from
+    /// the value's JSON; `None` when absent, expired or not a `T`.
+    pub fn get_typed<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        key: &str,
+    ) -> Option<T> {
+        let entry = self.cache.get(key)?;
+        if let Stored::Typed(value, _) = &entry.value
+            && let Some(v) = value.downcast_ref::<T>()
+        {
+            return Some(v.clone());
+        }
+        serde_json::from_slice(&entry.json()?).ok()
+    }
+
+    /// Stores `value` as itself under `key` for `ttl`.
+    pub fn set_typed<T: Serialize + Send + Sync + 'static>(
+        &self,
+        key: &str,
+        value: T,
+        ttl: Duration,
+    ) {
+        let stored = Stored::Typed(Arc::new(value), to_json_of::<T>);
+        self.cache.insert(key.to_owned(), Entry::new(stored, ttl));
     }
 }
 
 impl CacheBackend for MemoryBackend {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
-        Box::pin(async move {
-            match self.cache.get(key).await {
-                Some((v, until)) if until > Instant::now() => Ok(Some(v.as_ref().clone())),
-                Some(_) => {
-                    self.cache.invalidate(key).await;
-                    Ok(None)
-                }
-                None => Ok(None),
-            }
-        })
+        let found = self.cache.get(key).and_then(|e| e.json());
+        Box::pin(std::future::ready(Ok(found)))
     }
 
     fn set<'a>(
@@ -138,19 +240,14 @@ impl CacheBackend for MemoryBackend {
         value: Vec<u8>,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            self.cache
-                .insert(key.to_owned(), (Arc::new(value), Instant::now() + ttl))
-                .await;
-            Ok(())
-        })
+        self.cache
+            .insert(key.to_owned(), Entry::new(Stored::Bytes(value.into()), ttl));
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            self.cache.invalidate(key).await;
-            Ok(())
-        })
+        self.cache.invalidate(key);
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn incr<'a>(
@@ -158,31 +255,38 @@ impl CacheBackend for MemoryBackend {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(u64, Duration), Error>> {
-        Box::pin(async move {
-            let now = Instant::now();
-            let mut out = (1, now + ttl);
-            self.cache
-                .entry(key.to_owned())
-                .and_compute_with(|current| {
-                    let (count, until) = match current.map(moka::Entry::into_value) {
-                        Some((bytes, until)) if until > now => {
-                            let count: u64 = std::str::from_utf8(&bytes)
-                                .ok()
-                                .and_then(|s| s.parse().ok())
-                                .unwrap_or(0);
-                            (count + 1, until)
-                        }
-                        _ => (1, now + ttl),
-                    };
-                    out = (count, until);
-                    std::future::ready(moka::ops::compute::Op::Put((
-                        Arc::new(count.to_string().into_bytes()),
-                        until,
-                    )))
+        let now = Instant::now();
+        let mut out = (1, now + ttl);
+        self.cache
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let (count, until) = match current.map(moka::Entry::into_value) {
+                    Some(entry) if entry.until > now => {
+                        let count: u64 = entry
+                            .json()
+                            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                            .unwrap_or(0);
+                        (count + 1, entry.until)
+                    }
+                    _ => (1, now + ttl),
+                };
+                out = (count, until);
+                // The window keeps its end: the new value lives for what is left.
+                let left = until.saturating_duration_since(now);
+                moka::ops::compute::Op::Put(Entry {
+                    value: Stored::Bytes(count.to_string().into_bytes().into()),
+                    ttl: left,
+                    until,
                 })
-                .await;
-            Ok((out.0, out.1.saturating_duration_since(now)))
-        })
+            });
+        Box::pin(std::future::ready(Ok((
+            out.0,
+            out.1.saturating_duration_since(now),
+        ))))
+    }
+
+    fn as_memory(&self) -> Option<&MemoryBackend> {
+        Some(self)
     }
 }
 
@@ -340,7 +444,13 @@ impl Cache {
     }
 
     /// The value under `key`, if present, fresh and of type `T`.
-    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+    pub async fn get<T>(&self, key: &str) -> Result<Option<T>, Error>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        if let Some(memory) = self.backend.as_memory() {
+            return Ok(memory.get_typed(key));
+        }
         Ok(self
             .backend
             .get(key)
@@ -348,23 +458,27 @@ impl Cache {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
-    /// Stores `value` under `key` for `ttl`.
-    pub async fn set<T: Serialize + ?Sized>(
-        &self,
-        key: &str,
-        value: &T,
-        ttl: Duration,
-    ) -> Result<(), Error> {
+    /// Stores `value` under `key` for `ttl` (in process: a copy of the value itself;
+    /// in Redis: its JSON).
+    pub async fn set<T>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), Error>
+    where
+        T: Serialize + ToOwned + ?Sized,
+        T::Owned: Serialize + Send + Sync + 'static,
+    {
+        if let Some(memory) = self.backend.as_memory() {
+            memory.set_typed(key, value.to_owned(), ttl);
+            return Ok(());
+        }
         let bytes = serde_json::to_vec(value).map_err(Error::internal)?;
         self.backend.set(key, bytes, ttl).await
     }
 
     /// Stores `value` under `key` for `cache.default_ttl`.
-    pub async fn set_default<T: Serialize + ?Sized>(
-        &self,
-        key: &str,
-        value: &T,
-    ) -> Result<(), Error> {
+    pub async fn set_default<T>(&self, key: &str, value: &T) -> Result<(), Error>
+    where
+        T: Serialize + ToOwned + ?Sized,
+        T::Owned: Serialize + Send + Sync + 'static,
+    {
         self.set(key, value, self.default_ttl).await
     }
 
@@ -389,7 +503,7 @@ impl Cache {
         compute: F,
     ) -> Result<T, Error>
     where
-        T: Serialize + DeserializeOwned,
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: Into<Error>,

@@ -343,6 +343,27 @@ impl App {
             .push(Box::new(move |state| Box::pin(hook(state))));
     }
 
+    /// Runs `hook` inside each worker of the `per-core` server runtime, on that
+    /// worker's own runtime, before it accepts connections: the place to open what a
+    /// worker should own (its database connections) and keep it with
+    /// [`worker::provide`](crate::worker::provide). Not run in the `multi-thread`
+    /// runtime, by tests or by commands. An error stops the server from starting.
+    pub fn on_worker_start<F, Fut>(&mut self, hook: F)
+    where
+        F: Fn(AppState, crate::worker::WorkerInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let hook: crate::worker::WorkerHook =
+            Arc::new(move |state, info| Box::pin(hook(state, info)));
+        let mut hooks = self
+            .extensions
+            .get::<crate::worker::WorkerHooks>()
+            .cloned()
+            .unwrap_or_default();
+        hooks.0.push(hook);
+        self.extensions.insert(hooks);
+    }
+
     /// Runs `hook` after the server stopped accepting and drained its connections.
     pub fn on_shutdown<F, Fut>(&mut self, hook: F)
     where

@@ -32,6 +32,7 @@ pub mod settings;
 pub mod state;
 pub mod template;
 pub mod time;
+pub mod worker;
 
 pub use app::{App, BuiltApp, StartedApp, layer_order};
 pub use config::{Config, ConfigError, Environment};

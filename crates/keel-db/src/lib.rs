@@ -126,14 +126,56 @@ impl Db {
     }
 }
 
-impl FromRequestParts<AppState> for Db {
-    type Rejection = Error;
-
-    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
+impl Db {
+    /// The pool for work on the current thread: inside a `per-core` server worker,
+    /// that worker's own pool (see `database.worker_connections`); anywhere else, the
+    /// app's. This is what the `Db` extractor hands to handlers; use it where a
+    /// handler reaches the state directly.
+    pub fn current(state: &AppState) -> keel_core::Result<Self> {
+        if let Some(WorkerDb(db)) = keel_core::worker::get::<WorkerDb>() {
+            return Ok(db);
+        }
         state.get::<Db>().cloned().ok_or_else(|| {
             Error::internal_msg("the database plugin is not installed (keel::db::plugin)")
         })
     }
+}
+
+/// A worker's own pool (kept per thread by `keel_core::worker`).
+#[derive(Clone)]
+struct WorkerDb(Db);
+
+impl FromRequestParts<AppState> for Db {
+    type Rejection = Error;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        Db::current(state)
+    }
+}
+
+/// Opens a `per-core` worker's own pool: `worker_connections`, or its share of
+/// `max_connections`.
+async fn open_worker_pool(
+    settings: &DbSettings,
+    url: &str,
+    info: keel_core::worker::WorkerInfo,
+) -> keel_core::Result<()> {
+    let workers = u32::try_from(info.count.max(1)).unwrap_or(u32::MAX);
+    let size = if settings.worker_connections > 0 {
+        settings.worker_connections
+    } else {
+        (settings.max_connections / workers).max(1)
+    };
+    let local = DbSettings {
+        max_connections: size,
+        min_connections: (settings.min_connections / workers).min(size),
+        ..settings.clone()
+    };
+    let db = pool::connect(&local, url).await.map_err(|e| {
+        Error::unavailable(format!("cannot open the database: {e}"), None).with_source(e)
+    })?;
+    keel_core::worker::provide(WorkerDb(Db(db)));
+    Ok(())
 }
 
 /// What the plugin knows about the app's data: models and migrations.
@@ -165,6 +207,7 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
         }
         app.error_classifier(DbErrorClassifier::new(unique, settings.retry_after));
         let url = settings.resolved_url(app.name());
+        let worker_url = url.clone();
         app.extensions().insert(settings.clone());
         app.extensions().insert(DataConfig {
             models: models.clone(),
@@ -196,6 +239,15 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
             session_store.set_pool(db.clone());
             Ok(Db(db))
         });
+        // SQLite's connections do their I/O on their own threads (and `:memory:` is
+        // one database per pool): one pool serves every worker.
+        if settings.worker_pools && !worker_url.starts_with("sqlite:") {
+            let worker_settings = settings.clone();
+            app.on_worker_start(move |_state, info| {
+                let (settings, url) = (worker_settings.clone(), worker_url.clone());
+                async move { open_worker_pool(&settings, &url, info).await }
+            });
+        }
         app.readiness_check("database", |state: AppState| async move {
             let Some(db) = state.get::<Db>().cloned() else {
                 return Err("no pool".to_owned());

@@ -26,6 +26,15 @@ pub struct DbSettings {
     pub max_connections: u32,
     /// Connections kept open when idle.
     pub min_connections: u32,
+    /// In the `per-core` server runtime, each worker opens its own pool for the
+    /// requests it serves (PostgreSQL and MySQL; SQLite shares one pool), so that a
+    /// query's I/O stays on the worker's thread. This is that pool's size; `0` (the
+    /// default) divides `max_connections` among the workers (at least 1 each). The
+    /// app-wide pool stays for the rest: startup, jobs, commands.
+    pub worker_connections: u32,
+    /// Whether `per-core` workers open their own pools (`false`: every worker shares
+    /// the app-wide pool).
+    pub worker_pools: bool,
     /// How long opening a connection may take.
     #[serde(with = "duration")]
     pub connect_timeout: Duration,
@@ -66,6 +75,8 @@ impl Default for DbSettings {
             data_dir: PathBuf::from("data"),
             max_connections: 10,
             min_connections: 0,
+            worker_connections: 0,
+            worker_pools: true,
             connect_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
             ping_after_idle: Duration::from_secs(30),

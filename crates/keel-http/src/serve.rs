@@ -49,6 +49,7 @@ pub struct Server {
     make_service: ServiceFactory,
     settings: ServerSettings,
     tls: Option<TlsAcceptor>,
+    worker_init: Option<WorkerInit>,
 }
 
 impl std::fmt::Debug for Server {
@@ -64,6 +65,16 @@ impl std::fmt::Debug for Server {
 /// Makes the service a worker calls. Each `per-core` worker gets its own copy of the
 /// stack, so that per-request reference counting never crosses cores.
 pub type ServiceFactory = Arc<dyn Fn() -> KeelService + Send + Sync>;
+
+/// Runs in each `per-core` worker, on the worker's runtime, before it accepts (the
+/// app's [`on_worker_start`](keel_core::App::on_worker_start) hooks).
+pub type WorkerInit = Arc<
+    dyn Fn(
+            keel_core::worker::WorkerInfo,
+        ) -> futures_util::future::BoxFuture<'static, keel_core::Result<()>>
+        + Send
+        + Sync,
+>;
 
 #[cfg(feature = "tls")]
 type TlsAcceptor = tokio_rustls::TlsAcceptor;
@@ -103,7 +114,25 @@ impl Server {
     /// Binds the listening socket(s) described by `settings` (one per worker in
     /// `per-core` mode, sharing the port with `SO_REUSEPORT`) for `app`.
     pub fn bind(app: &crate::HttpApp, settings: &ServerSettings) -> io::Result<Self> {
-        Self::bind_with(app.service_factory(), settings)
+        let mut server = Self::bind_with(app.service_factory(), settings)?;
+        if let Some(hooks) = app.state().get::<keel_core::worker::WorkerHooks>().cloned()
+            && !hooks.is_empty()
+        {
+            let state = app.state().clone();
+            server.worker_init = Some(Arc::new(move |info| {
+                let (hooks, state) = (hooks.clone(), state.clone());
+                Box::pin(async move { hooks.run(&state, info).await })
+            }));
+        }
+        Ok(server)
+    }
+
+    /// Runs `init` in each `per-core` worker before it accepts (replacing the app's
+    /// worker hooks that [`Server::bind`] installed).
+    #[must_use]
+    pub fn with_worker_init(mut self, init: WorkerInit) -> Self {
+        self.worker_init = Some(init);
+        self
     }
 
     /// Like [`Server::bind`], with any way of making the service.
@@ -134,6 +163,7 @@ impl Server {
             make_service,
             settings: settings.clone(),
             tls,
+            worker_init: None,
         })
     }
 
@@ -155,33 +185,73 @@ impl Server {
         let conn = Arc::new(ConnConfig::new(&self.settings, self.tls));
         let deadline = self.settings.shutdown_timeout;
         let mut workers = Vec::new();
+        let mut readies = Vec::new();
         let mut main_listener = None;
         match self.settings.runtime {
             RuntimeMode::MultiThread => {
                 main_listener = self.listeners.into_iter().next();
             }
             RuntimeMode::PerCore => {
-                for (i, listener) in self.listeners.into_iter().enumerate() {
+                let count = self.listeners.len();
+                for (index, listener) in self.listeners.into_iter().enumerate() {
                     let service = (self.make_service)();
                     let conn = Arc::clone(&conn);
                     let stop = Arc::clone(&stop);
+                    let init = self.worker_init.clone();
+                    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<io::Result<()>>();
                     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<io::Result<()>>();
                     std::thread::Builder::new()
-                        .name(format!("keel-worker-{i}"))
+                        .name(format!("keel-worker-{index}"))
                         .spawn(move || {
                             let result = tokio::runtime::Builder::new_current_thread()
                                 .enable_all()
                                 .build()
                                 .and_then(|rt| {
                                     rt.block_on(async move {
+                                        if let Some(init) = init {
+                                            let info =
+                                                keel_core::worker::WorkerInfo { index, count };
+                                            if let Err(e) = init(info).await {
+                                                keel_core::worker::clear();
+                                                let cause = e.chain_string();
+                                                let why = if cause.is_empty() {
+                                                    e.to_string()
+                                                } else {
+                                                    format!("{e}: {cause}")
+                                                };
+                                                let _ = ready_tx.send(Err(io::Error::other(format!(
+                                                    "server worker {index} could not start: {why}"
+                                                ))));
+                                                return Ok(());
+                                            }
+                                        }
+                                        let _ = ready_tx.send(Ok(()));
                                         let listener = TcpListener::from_std(listener)?;
                                         accept_loop(listener, service, conn, stop, deadline).await;
+                                        // Close what the worker owns on its own runtime.
+                                        keel_core::worker::clear();
                                         Ok(())
                                     })
                                 });
                             let _ = done_tx.send(result);
                         })?;
+                    readies.push(ready_rx);
                     workers.push(done_rx);
+                }
+                for ready in readies {
+                    let started = match ready.await {
+                        Ok(result) => result,
+                        Err(_) => Err(io::Error::other(
+                            "a server worker thread died while starting",
+                        )),
+                    };
+                    if let Err(e) = started {
+                        stop.trigger();
+                        for w in workers {
+                            let _ = w.await;
+                        }
+                        return Err(e);
+                    }
                 }
             }
         }

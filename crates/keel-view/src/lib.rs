@@ -179,20 +179,22 @@ impl Renderer for Views {
     }
 }
 
-#[derive(Clone)]
 struct Layer {
     views: Arc<Views>,
     contexts: TemplateContexts,
     values: ContextValues,
 }
 
-async fn view_middleware(State(layer): State<Layer>, req: Request, next: Next) -> Response {
-    // What rendering may need of the request: method, URI and extensions (the
-    // session). Headers are not copied: every request pays for this snapshot.
+async fn view_middleware(State(layer): State<Arc<Layer>>, req: Request, next: Next) -> Response {
+    // What rendering may need of the request: method, URI and, when a context
+    // function may read them, extensions (the session). Headers are not copied: every
+    // request pays for this snapshot.
     let mut head = http::Request::new(());
     *head.method_mut() = req.method().clone();
     *head.uri_mut() = req.uri().clone();
-    *head.extensions_mut() = req.extensions().clone();
+    if !layer.contexts.0.is_empty() || !layer.values.0.is_empty() {
+        *head.extensions_mut() = req.extensions().clone();
+    }
     let (snapshot, ()) = head.into_parts();
     let response = next.run(req).await;
     let Some(Pending(page)) = response.extensions().get::<Pending>().cloned() else {
@@ -428,11 +430,12 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
                     config: exposed_config(state, &settings.expose),
                 });
                 let _ = shared.0.set(Arc::clone(&views) as Arc<dyn Renderer>);
-                let layer = Layer {
+                // Shared: the middleware's state is cloned for every request.
+                let layer = Arc::new(Layer {
                     views: Arc::clone(&views),
                     contexts: state.get::<TemplateContexts>().cloned().unwrap_or_default(),
                     values: state.get::<ContextValues>().cloned().unwrap_or_default(),
-                };
+                });
                 router.layer(axum::middleware::from_fn_with_state(layer, view_middleware))
             },
         );

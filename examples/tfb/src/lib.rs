@@ -152,10 +152,7 @@ fn cache_of(state: &AppState) -> Result<Cache> {
 }
 
 fn db_of(state: &AppState) -> Result<Db> {
-    state
-        .get::<Db>()
-        .cloned()
-        .ok_or_else(|| Error::internal_msg("the database plugin is not installed"))
+    Db::current(state)
 }
 
 /// The plaintext and json routes alone (no database needed; its config section is

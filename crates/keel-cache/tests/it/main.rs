@@ -108,9 +108,53 @@ async fn counters_count_every_increment_within_their_window(cache: &Cache) {
     assert_eq!(count, 1, "a new window after the old one expired");
 }
 
+/// A value with a field JSON leaves out: it survives only where the cache keeps the
+/// value itself.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Visit {
+    page: String,
+    #[serde(skip)]
+    hits: u32,
+}
+
+async fn values_as_themselves_or_as_json(cache: &Cache, in_process: bool) {
+    let ttl = Duration::from_secs(60);
+    let visit = Visit {
+        page: "/".into(),
+        hits: 7,
+    };
+    cache.set("visit", &visit, ttl).await.unwrap();
+    let back: Visit = cache.get("visit").await.unwrap().unwrap();
+    assert_eq!(back.page, "/");
+    assert_eq!(
+        back.hits,
+        if in_process { 7 } else { 0 },
+        "in process the value itself comes back; through Redis, its JSON"
+    );
+    // Read as another type, it goes through JSON on either backend.
+    let as_json: serde_json::Value = cache.get("visit").await.unwrap().unwrap();
+    assert_eq!(as_json, serde_json::json!({ "page": "/" }));
+    // An unsized value is kept as its owned form.
+    cache.set("name", "keel", ttl).await.unwrap();
+    assert_eq!(
+        cache.get::<String>("name").await.unwrap().as_deref(),
+        Some("keel")
+    );
+    assert_eq!(cache.get::<u32>("name").await.unwrap(), None);
+    // get_or_compute of a stored key returns it without computing.
+    let got: Visit = cache
+        .get_or_compute("visit", ttl, || async {
+            Err::<Visit, _>(keel_core::Error::internal_msg("must not run"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.page, "/");
+}
+
 #[tokio::test]
 async fn memory_backend() {
     let cache = Cache::memory(1000);
+    values_as_themselves_or_as_json(&cache, true).await;
     ttl_and_delete(&cache).await;
     one_computation_for_many_callers(&cache).await;
     counters_count_every_increment_within_their_window(&cache).await;
@@ -163,6 +207,7 @@ mod redis_backend {
             .await
             .unwrap();
         let cache = Cache::new(Arc::new(backend));
+        values_as_themselves_or_as_json(&cache, false).await;
         ttl_and_delete(&cache).await;
         one_computation_for_many_callers(&cache).await;
         counters_count_every_increment_within_their_window(&cache).await;

@@ -342,3 +342,91 @@ async fn lost_database_is_503_and_the_app_recovers() {
     );
     let _ = admin.close().await;
 }
+
+/// The database connection a request ran on, and the thread that served it.
+async fn connection_id(db: Db) -> keel_core::Result<String> {
+    use keel_db::sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
+        DbBackend::MySql => "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
+        _ => "SELECT 0 AS id",
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .ok_or_else(|| keel_core::Error::internal_msg("no row"))?;
+    let id: i64 = row.try_get("", "id")?;
+    let thread = std::thread::current().name().unwrap_or("").to_owned();
+    Ok(format!("{id}|{thread}"))
+}
+
+/// One HTTP/1.1 GET over a fresh connection; the body.
+fn fetch(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out.split_once("\r\n\r\n").expect("body").1.to_owned()
+}
+
+/// In the per-core runtime each worker queries on its own pool (Postgres, MariaDB):
+/// with `worker_connections = 1`, every request a worker serves runs on that
+/// worker's one connection, and the two workers' connections differ. SQLite keeps
+/// one shared pool and serves just the same.
+#[tokio::test]
+async fn per_core_workers_query_on_their_own_pools() {
+    use keel_http::settings::{RuntimeMode, ServerSettings};
+    let db = TestDb::migrated(migrations()).await;
+    let app = App::new("dbtest")
+        .environment(keel_core::Environment::Test)
+        .set("database.url", db.url())
+        .set("database.worker_connections", 1)
+        .plugin(keel_db::plugin(models(), migrations))
+        .routes(Router::new().route("/conn", get(connection_id)));
+    let started = keel_http::start(app).await.expect("start");
+    let mut settings: ServerSettings = started.state().config().section("server").expect("server");
+    settings.port = 0;
+    settings.runtime = RuntimeMode::PerCore;
+    settings.workers = 2;
+    let server = keel_http::serve::Server::bind(&started, &settings).expect("bind");
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let answers = tokio::task::spawn_blocking(move || {
+        (0..40).map(|_| fetch(addr, "/conn")).collect::<Vec<_>>()
+    })
+    .await
+    .expect("requests");
+    let mut by_thread =
+        std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for answer in &answers {
+        let (id, thread) = answer.split_once('|').expect("id|thread");
+        assert!(thread.starts_with("keel-worker-"), "{answer}");
+        by_thread
+            .entry(thread.to_owned())
+            .or_default()
+            .insert(id.to_owned());
+    }
+    if test_backend() != keel_db::sea_orm::DbBackend::Sqlite {
+        for (thread, ids) in &by_thread {
+            assert_eq!(ids.len(), 1, "{thread} used {ids:?}");
+        }
+        let all: std::collections::BTreeSet<_> = by_thread.values().flatten().collect();
+        assert_eq!(
+            all.len(),
+            by_thread.len(),
+            "workers share no connection: {by_thread:?}"
+        );
+    }
+    stop.send(()).expect("stop");
+    running.await.expect("join").expect("server");
+}

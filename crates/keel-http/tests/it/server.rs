@@ -290,3 +290,77 @@ async fn host_checks_hold_for_every_request_on_a_connection() {
     stop.send(()).unwrap();
     handle.await.unwrap();
 }
+
+/// What a worker hook kept for its worker.
+#[derive(Clone)]
+struct WorkerTag(String);
+
+#[tokio::test]
+async fn worker_hooks_run_in_each_worker_and_their_values_stay_there() {
+    let mut app = support::app().routes(Router::new().route(
+        "/tag",
+        get(|| async {
+            let tag = keel_core::worker::get::<WorkerTag>().map(|t| t.0);
+            let thread = std::thread::current().name().unwrap_or("").to_owned();
+            format!("{}|{thread}", tag.unwrap_or_default())
+        }),
+    ));
+    app.on_worker_start(|_state, info| async move {
+        assert_eq!(info.count, 2);
+        let thread = std::thread::current().name().unwrap_or("").to_owned();
+        keel_core::worker::provide(WorkerTag(format!("worker {} on {thread}", info.index)));
+        Ok(())
+    });
+    let (addr, stop, handle) = support::serve(app, |s| {
+        s.runtime = RuntimeMode::PerCore;
+        s.workers = 2;
+    })
+    .await;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let mut conn = RawConn::connect(addr).await;
+        conn.send(get_req("/tag").as_bytes()).await;
+        let r = conn.read_response().await.unwrap();
+        assert_eq!(r.status, 200);
+        let body = String::from_utf8(r.body).unwrap();
+        let (tag, thread) = body.split_once('|').unwrap();
+        // The hook ran on the thread that serves the request, and its value is there.
+        assert!(tag.ends_with(&format!("on {thread}")), "{body}");
+        assert!(thread.starts_with("keel-worker-"), "{body}");
+        seen.insert(tag.to_owned());
+    }
+    assert!(!seen.is_empty() && seen.len() <= 2, "{seen:?}");
+    // Outside the workers (this test's runtime) there is no worker value.
+    assert!(keel_core::worker::get::<WorkerTag>().is_none());
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_worker_hook_stops_the_server_from_starting() {
+    let mut app = support::app();
+    app.on_worker_start(|_state, info| async move {
+        if info.index == 1 {
+            return Err(keel_core::Error::unavailable(
+                "no connection for worker 1",
+                None,
+            ));
+        }
+        Ok(())
+    });
+    let started = keel_http::start(app.environment(keel_core::Environment::Test))
+        .await
+        .unwrap();
+    let mut settings: keel_http::settings::ServerSettings =
+        started.state().config().section("server").unwrap();
+    settings.port = 0;
+    settings.runtime = RuntimeMode::PerCore;
+    settings.workers = 2;
+    let server = keel_http::serve::Server::bind(&started, &settings).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), server.run(std::future::pending()))
+        .await
+        .expect("run returns instead of serving");
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("server worker 1 could not start"), "{err}");
+    assert!(err.contains("no connection for worker 1"), "{err}");
+}
