@@ -7,11 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 : "${CARGO_TARGET_DIR:=$root/target}"
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing Debian's chromium"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
-fi
-(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+. "$root/.ci/chromium.sh"
 
 cargo build -p example-blog --locked
 data=$(mktemp -d)

@@ -45,6 +45,6 @@ no_schema = [f"{m} {p}" for m, p in ops
 assert not no_schema, f"no success schema: {no_schema}"
 print(f"openapi: {len(ops)} operations, each with request and response schemas")
 PY
-(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+. "$root/.ci/chromium.sh"
 mkdir -p target/e2e
 BASE_URL="http://127.0.0.1:$port" SCREENSHOTS="$root/target/e2e" node e2e/docs.mjs
