@@ -29,13 +29,17 @@ build_clean() {
 
 serve_and_get() { # port, then path:expected-text pairs
   local port=$1; shift
+  # Build first: on a cold cache the build alone can outlast the start-up wait.
+  cargo build -q >serve.log 2>&1 || { cat serve.log; return 1; }
   PORT=$port KEEL__LOG__LEVEL=warn cargo run -q >serve.log 2>&1 &
   pid=$!
+  local up=
   for _ in $(seq 1 600); do
-    curl -fs "http://127.0.0.1:$port/_health" >/dev/null 2>&1 && break
+    curl -fs "http://127.0.0.1:$port/_health" >/dev/null 2>&1 && { up=1; break; }
     kill -0 "$pid" 2>/dev/null || { cat serve.log; return 1; }
     sleep 0.1
   done
+  [ -n "$up" ] || { echo "the app did not answer /_health within 60 s"; cat serve.log; return 1; }
   for pair in "$@"; do
     local path=${pair%%|*} want=${pair#*|}
     body=$(curl -fsS -H 'accept: text/html' "http://127.0.0.1:$port$path") \
