@@ -136,7 +136,7 @@ async fn cached_queries(
     State(state): State<AppState>,
     Count(n): Count,
 ) -> Result<Json<Vec<world::Model>>> {
-    let (cache, db) = (cache_of(&state)?, db_of(&state)?);
+    let (cache, db) = (cache_of(&state)?, Db::current(&state)?);
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(cached_world(&cache, &db, random_id()).await?);
@@ -149,10 +149,6 @@ fn cache_of(state: &AppState) -> Result<Cache> {
         .get::<Cache>()
         .cloned()
         .ok_or_else(|| Error::internal_msg("the cache plugin is not installed"))
-}
-
-fn db_of(state: &AppState) -> Result<Db> {
-    Db::current(state)
 }
 
 /// The plaintext and json routes alone (no database needed; its config section is
@@ -176,7 +172,7 @@ pub fn app() -> App {
         .plugin(|app: &mut App| {
             // Fill the cache from the table once at start, as the TechEmpower entries do.
             app.on_started(|state: AppState| async move {
-                let (cache, db) = (cache_of(&state)?, db_of(&state)?);
+                let (cache, db) = (cache_of(&state)?, Db::current(&state)?);
                 for w in world::Entity::find().all(&*db).await? {
                     cache.set(&format!("world:{}", w.id), &w, CACHE_TTL).await?;
                 }

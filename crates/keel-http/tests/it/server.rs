@@ -348,15 +348,11 @@ async fn a_failing_worker_hook_stops_the_server_from_starting() {
         }
         Ok(())
     });
-    let started = keel_http::start(app.environment(keel_core::Environment::Test))
-        .await
-        .unwrap();
-    let mut settings: keel_http::settings::ServerSettings =
-        started.state().config().section("server").unwrap();
-    settings.port = 0;
-    settings.runtime = RuntimeMode::PerCore;
-    settings.workers = 2;
-    let server = keel_http::serve::Server::bind(&started, &settings).unwrap();
+    let server = support::bind(app, |s| {
+        s.runtime = RuntimeMode::PerCore;
+        s.workers = 2;
+    })
+    .await;
     let result = tokio::time::timeout(Duration::from_secs(10), server.run(std::future::pending()))
         .await
         .expect("run returns instead of serving");

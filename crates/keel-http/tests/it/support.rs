@@ -86,6 +86,21 @@ pub fn app() -> App {
 }
 
 /// Starts `app` on a free port; returns its address and a shutdown trigger.
+/// Starts `app` and binds a server for it on a free port, with `tweak`ed settings.
+pub async fn bind(
+    app: App,
+    mut tweak: impl FnMut(&mut keel_http::settings::ServerSettings),
+) -> keel_http::serve::Server {
+    let started = keel_http::start(app.environment(keel_core::Environment::Test))
+        .await
+        .unwrap();
+    let mut settings: keel_http::settings::ServerSettings =
+        started.state().config().section("server").unwrap();
+    settings.port = 0;
+    tweak(&mut settings);
+    keel_http::serve::Server::bind(&started, &settings).unwrap()
+}
+
 pub async fn serve(
     app: App,
     mut tweak: impl FnMut(&mut keel_http::settings::ServerSettings),
@@ -94,14 +109,7 @@ pub async fn serve(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
-    let started = keel_http::start(app.environment(keel_core::Environment::Test))
-        .await
-        .unwrap();
-    let mut settings: keel_http::settings::ServerSettings =
-        started.state().config().section("server").unwrap();
-    settings.port = 0;
-    tweak(&mut settings);
-    let server = keel_http::serve::Server::bind(&started, &settings).unwrap();
+    let server = bind(app, &mut tweak).await;
     let addr = server.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
