@@ -31,6 +31,8 @@
 pub mod batch;
 pub mod commands;
 pub mod error;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod lanes;
 pub mod migrate;
 pub mod paginate;
 pub mod pool;
@@ -41,12 +43,13 @@ pub mod settings;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum_core::extract::FromRequestParts;
 use http::request::Parts;
 use keel_core::{App, AppState, Error};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
 pub use batch::update_column;
 pub use error::DbErrorClassifier;
@@ -65,7 +68,8 @@ pub type MigrationsFn = fn() -> Vec<Migration>;
 /// SeaORM takes a connection.
 pub type Tx = Arc<DatabaseTransaction>;
 
-/// The database pool, as a handler argument.
+/// The database, as a handler argument: use `&*db` wherever SeaORM takes a
+/// connection.
 ///
 /// ```
 /// use keel_db::Db;
@@ -79,13 +83,222 @@ pub type Tx = Arc<DatabaseTransaction>;
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct Db(pub DatabaseConnection);
+pub struct Db(Connection);
 
 impl Deref for Db {
-    type Target = DatabaseConnection;
+    type Target = Connection;
 
-    fn deref(&self) -> &DatabaseConnection {
+    fn deref(&self) -> &Connection {
         &self.0
+    }
+}
+
+impl From<DatabaseConnection> for Db {
+    fn from(pool: DatabaseConnection) -> Self {
+        Db::new(pool)
+    }
+}
+
+/// A connection to the app's database for SeaORM: what [`Db`] dereferences to.
+///
+/// Statements run on the pool, except inside a `per-core` server worker on
+/// PostgreSQL or MySQL, where they run on the worker's own connections without the
+/// pool's per-statement checkout and release ping (see `docs/data.md`, "Per-worker
+/// connections"). Transactions always run on the pool.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pool: DatabaseConnection,
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    lanes: Option<Arc<lanes::Lanes>>,
+}
+
+impl Connection {
+    /// The SeaORM pool underneath.
+    pub fn pool(&self) -> &DatabaseConnection {
+        &self.pool
+    }
+
+    /// Whether statements bypass the pool (a `per-core` worker's own connections).
+    pub fn is_worker_local(&self) -> bool {
+        #[cfg(any(feature = "postgres", feature = "mysql"))]
+        return self.lanes.is_some();
+        #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+        false
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    fn lanes(&self) -> Option<&lanes::Lanes> {
+        self.lanes.as_deref()
+    }
+
+    #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+    fn lanes(&self) -> Option<&NoLanes> {
+        None
+    }
+}
+
+/// Stands in for the lanes when neither server feature is built.
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+enum NoLanes {}
+
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+impl NoLanes {
+    fn backend(&self) -> sea_orm::DbBackend {
+        match *self {}
+    }
+    async fn execute(&self, _: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        match *self {}
+    }
+    async fn execute_unprepared(&self, _: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        match *self {}
+    }
+    async fn query_one(
+        &self,
+        _: sea_orm::Statement,
+    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        match *self {}
+    }
+    async fn query_all(&self, _: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        match *self {}
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Connection {
+    fn get_database_backend(&self) -> sea_orm::DbBackend {
+        match self.lanes() {
+            Some(l) => l.backend(),
+            None => self.pool.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        match self.lanes() {
+            Some(l) => l.execute(stmt).await,
+            None => self.pool.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        match self.lanes() {
+            Some(l) => l.execute_unprepared(sql).await,
+            None => self.pool.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        match self.lanes() {
+            Some(l) => l.query_one(stmt).await,
+            None => self.pool.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        match self.lanes() {
+            Some(l) => l.query_all(stmt).await,
+            None => self.pool.query_all_raw(stmt).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionTrait for Connection {
+    type Transaction = DatabaseTransaction;
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.pool.begin().await
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<sea_orm::IsolationLevel>,
+        access_mode: Option<sea_orm::AccessMode>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.pool
+            .begin_with_config(isolation_level, access_mode)
+            .await
+    }
+
+    async fn begin_with_options(
+        &self,
+        options: sea_orm::TransactionOptions,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.pool.begin_with_options(options).await
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, sea_orm::TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.pool.transaction(callback).await
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<sea_orm::IsolationLevel>,
+        access_mode: Option<sea_orm::AccessMode>,
+    ) -> Result<T, sea_orm::TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.pool
+            .transaction_with_config(callback, isolation_level, access_mode)
+            .await
+    }
+}
+
+impl Db {
+    /// Opens `size` connections of the caller's own, what each `per-core` server
+    /// worker does as it starts: statements run on them (PostgreSQL, MySQL) without
+    /// the pool's per-statement checkout and release ping, `min_connections` of them
+    /// opened now; transactions run on a pool of up to `size` more, opened as needed.
+    /// On SQLite statements run on that pool too.
+    pub async fn open_local(settings: &DbSettings, url: &str, size: u32) -> Result<Db, DbErr> {
+        let size = size.max(1);
+        let warm = settings.min_connections.min(size);
+        #[cfg(any(feature = "postgres", feature = "mysql"))]
+        let lanes = lanes::Lanes::open(settings, url, size, warm)
+            .await?
+            .map(Arc::new);
+        #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+        let lanes: Option<()> = None;
+        let local = DbSettings {
+            max_connections: size,
+            min_connections: if lanes.is_some() { 0 } else { warm },
+            ..settings.clone()
+        };
+        let pool = pool::connect(&local, url).await?;
+        Ok(Db(Connection {
+            pool,
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
+            lanes,
+        }))
+    }
+
+    /// The database behind `pool`: every statement runs on the pool.
+    pub fn new(pool: DatabaseConnection) -> Self {
+        Db(Connection {
+            pool,
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
+            lanes: None,
+        })
     }
 }
 
@@ -109,7 +322,7 @@ impl Db {
         F: FnOnce(Tx) -> Fut,
         Fut: Future<Output = keel_core::Result<T>>,
     {
-        let tx = Arc::new(self.0.begin().await?);
+        let tx = Arc::new(self.0.pool.begin().await?);
         let result = work(Arc::clone(&tx)).await;
         let tx = Arc::try_unwrap(tx)
             .map_err(|_| Error::internal_msg("a transaction outlived its Db::atomic closure"))?;
@@ -153,8 +366,8 @@ impl FromRequestParts<AppState> for Db {
     }
 }
 
-/// Opens a `per-core` worker's own pool: `worker_connections`, or its share of
-/// `max_connections`.
+/// Opens a `per-core` worker's own connections (`worker_connections`, or its share
+/// of `max_connections`): lanes for statements and a pool for transactions.
 async fn open_worker_pool(
     settings: &DbSettings,
     url: &str,
@@ -167,14 +380,13 @@ async fn open_worker_pool(
         (settings.max_connections / workers).max(1)
     };
     let local = DbSettings {
-        max_connections: size,
         min_connections: (settings.min_connections / workers).min(size),
         ..settings.clone()
     };
-    let db = pool::connect(&local, url).await.map_err(|e| {
+    let db = Db::open_local(&local, url, size).await.map_err(|e| {
         Error::unavailable(format!("cannot open the database: {e}"), None).with_source(e)
     })?;
-    keel_core::worker::provide(WorkerDb(Db(db)));
+    keel_core::worker::provide(WorkerDb(db));
     Ok(())
 }
 
@@ -237,7 +449,7 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
                 }
             }
             session_store.set_pool(db.clone());
-            Ok(Db(db))
+            Ok(Db::new(db))
         });
         // SQLite's connections do their I/O on their own threads (and `:memory:` is
         // one database per pool): one pool serves every worker.

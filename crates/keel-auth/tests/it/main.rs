@@ -893,7 +893,7 @@ async fn createsuperuser_from_the_environment() {
             .contains("KEEL_SUPERUSER_PASSWORD"),
         "{err}"
     );
-    let conn = keel_db::Db(db.conn().clone());
+    let conn = keel_db::Db::new(db.conn().clone());
     let client = TestClient::new(app()).await;
     let auth = Auth::of(client.state()).unwrap();
     let root = keel_auth::commands::create_superuser(&auth, &conn, "Root@Example.com", PASSWORD)

@@ -430,3 +430,133 @@ async fn per_core_workers_query_on_their_own_pools() {
     stop.send(()).expect("stop");
     running.await.expect("join").expect("server");
 }
+
+/// The backend id (`pg_backend_pid()` / `CONNECTION_ID()`) a statement ran on.
+async fn backend_id(db: &Db) -> i64 {
+    use keel_db::sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
+        DbBackend::MySql => "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
+        _ => "SELECT 0 AS id",
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("id query")
+        .expect("a row");
+    row.try_get("", "id").expect("id")
+}
+
+/// A statement that holds its connection for `secs` seconds (PostgreSQL, MySQL).
+fn sleep_sql(backend: keel_db::sea_orm::DbBackend, secs: u32) -> String {
+    match backend {
+        keel_db::sea_orm::DbBackend::Postgres => format!("SELECT pg_sleep({secs})"),
+        _ => format!("SELECT SLEEP({secs})"),
+    }
+}
+
+/// A worker's own connections (`Db::open_local`) on PostgreSQL and MariaDB: a
+/// statement cancelled half-way closes its connection instead of lending it out with
+/// unread replies; a failed statement keeps it; statements beyond the connections
+/// wait their turn, up to `acquire_timeout` (then 503-class `ConnectionAcquire`);
+/// transactions commit through the pool beside them.
+#[tokio::test]
+async fn worker_local_connections_recover_from_cancelled_statements() {
+    use keel_db::sea_orm::{ConnectionTrait, TransactionTrait};
+    let testdb = TestDb::migrated(migrations()).await;
+    let settings = keel_db::DbSettings {
+        min_connections: 1,
+        acquire_timeout: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let db = Db::open_local(&settings, testdb.url(), 1)
+        .await
+        .expect("open");
+    let backend = db.get_database_backend();
+    let lanes = backend != keel_db::sea_orm::DbBackend::Sqlite;
+    assert_eq!(db.is_worker_local(), lanes);
+    let first = backend_id(&db).await;
+    assert_eq!(first, backend_id(&db).await, "one connection, kept");
+
+    // Cancelled half-way: the connection is closed, the next statement gets a new one
+    // and the right answer. (SQLite runs statements on the pool's own threads.)
+    if lanes {
+        worker_local_cancel_and_wait(&db, first).await;
+    }
+
+    // Transactions commit beside the worker's connections.
+    let tx = db.begin().await.expect("begin");
+    author::ActiveModel {
+        name: Set("Ada".into()),
+        email: Set("ada@example.com".into()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await
+    .expect("insert");
+    tx.commit().await.expect("commit");
+    let authors = author::Entity::find().all(&*db).await.expect("all");
+    assert_eq!(authors.len(), 1);
+}
+
+/// The lanes-only half of the test above.
+async fn worker_local_cancel_and_wait(db: &Db, first: i64) {
+    use keel_db::sea_orm::{ConnectionTrait, DbErr, Statement};
+    let backend = db.get_database_backend();
+    let slow = Statement::from_string(backend, sleep_sql(backend, 3));
+    let cancelled =
+        tokio::time::timeout(std::time::Duration::from_millis(150), db.execute_raw(slow)).await;
+    assert!(cancelled.is_err(), "the sleep outlasts the timeout");
+    let row = db
+        .query_one_raw(Statement::from_string(backend, "SELECT 41 + 1 AS n"))
+        .await
+        .expect("after a cancel")
+        .expect("row");
+    let n: i64 = row
+        .try_get::<i64>("", "n")
+        .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))
+        .expect("n");
+    assert_eq!(n, 42);
+    let second = backend_id(db).await;
+    assert_ne!(first, second, "the cancelled connection is not lent again");
+
+    // A statement the server rejects leaves the connection usable and kept.
+    let bad = db.execute_unprepared("SELECT * FROM no_such_table").await;
+    assert!(matches!(bad, Err(DbErr::Exec(_))), "{bad:?}");
+    assert_eq!(second, backend_id(db).await, "kept after a database error");
+
+    // With the one connection busy, a second statement waits, and past
+    // acquire_timeout fails as an acquire timeout (503), not a hang.
+    {
+        let busy = db.execute_raw(Statement::from_string(backend, sleep_sql(backend, 1)));
+        let waiting = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            quick_statement(db).await
+        };
+        let (busy, waiting) = tokio::join!(busy, waiting);
+        busy.expect("the sleep runs");
+        assert!(
+            matches!(
+                waiting,
+                Err(DbErr::ConnectionAcquire(
+                    keel_db::sea_orm::ConnAcquireErr::Timeout
+                ))
+            ),
+            "{waiting:?}"
+        );
+        let quick = db.execute_raw(Statement::from_string(backend, "SELECT 1"));
+        let (a, b) = tokio::join!(quick, quick_statement(db));
+        a.expect("first of two");
+        b.expect("second of two waits its turn");
+    }
+}
+
+/// A quick statement, its error kept.
+async fn quick_statement(db: &Db) -> Result<(), keel_db::sea_orm::DbErr> {
+    use keel_db::sea_orm::{ConnectionTrait, Statement};
+    let backend = db.get_database_backend();
+    db.query_one_raw(Statement::from_string(backend, "SELECT 7 AS id"))
+        .await
+        .map(drop)
+}
