@@ -42,8 +42,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use keel_core::template::{
@@ -185,24 +184,103 @@ struct Layer {
     values: ContextValues,
 }
 
-async fn view_middleware(State(layer): State<Arc<Layer>>, req: Request, next: Next) -> Response {
-    // What rendering may need of the request: method, URI and, when a context
-    // function may read them, extensions (the session). Headers are not copied: every
-    // request pays for this snapshot.
-    let mut head = http::Request::new(());
-    *head.method_mut() = req.method().clone();
-    *head.uri_mut() = req.uri().clone();
-    if !layer.contexts.0.is_empty() || !layer.values.0.is_empty() {
-        *head.extensions_mut() = req.extensions().clone();
+/// The view layer: renders the page a handler returned as [`Pending`] with the
+/// request's globals. A plain tower layer rather than `from_fn`: a request that
+/// renders nothing pays two cheap clones (method, URI), with no boxed future and no
+/// clone of the route behind it.
+#[derive(Clone)]
+struct ViewLayer(Arc<Layer>);
+
+impl<S> tower_layer::Layer<S> for ViewLayer {
+    type Service = ViewService<S>;
+
+    fn layer(&self, inner: S) -> ViewService<S> {
+        ViewService {
+            inner,
+            layer: Arc::clone(&self.0),
+        }
     }
-    let (snapshot, ()) = head.into_parts();
-    let response = next.run(req).await;
+}
+
+/// [`ViewLayer`]'s service.
+#[derive(Clone)]
+struct ViewService<S> {
+    inner: S,
+    layer: Arc<Layer>,
+}
+
+impl<S> tower_service::Service<Request> for ViewService<S>
+where
+    S: tower_service::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ViewFuture<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // What rendering may need of the request: method, URI and, when a context
+        // function may read them, extensions (the session). Headers are not copied:
+        // every request pays for this snapshot.
+        let mut head = http::Request::new(());
+        *head.method_mut() = req.method().clone();
+        *head.uri_mut() = req.uri().clone();
+        if !self.layer.contexts.0.is_empty() || !self.layer.values.0.is_empty() {
+            *head.extensions_mut() = req.extensions().clone();
+        }
+        let (snapshot, ()) = head.into_parts();
+        ViewFuture {
+            inner: self.inner.call(req),
+            snapshot: Some(snapshot),
+            layer: Arc::clone(&self.layer),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`ViewService`]'s future: the route's, then the rendering.
+    struct ViewFuture<F> {
+        #[pin]
+        inner: F,
+        snapshot: Option<http::request::Parts>,
+        layer: Arc<Layer>,
+    }
+}
+
+impl<F, E> std::future::Future for ViewFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        let snapshot = this.snapshot.take().unwrap_or_else(|| {
+            let (parts, ()) = http::Request::new(()).into_parts();
+            parts
+        });
+        std::task::Poll::Ready(Ok(render_pending(this.layer, &snapshot, response)))
+    }
+}
+
+/// Renders the page `response` carries, if it carries one ([`Pending`]).
+fn render_pending(layer: &Layer, snapshot: &http::request::Parts, response: Response) -> Response {
     let Some(Pending(page)) = response.extensions().get::<Pending>().cloned() else {
         return response;
     };
     let mut extra = serde_json::Map::new();
     for f in &layer.contexts.0 {
-        extra.extend(f(&snapshot));
+        extra.extend(f(snapshot));
     }
     // Values that are template objects (with methods), such as keel-auth's `user`.
     let objects = Value::from(
@@ -210,7 +288,7 @@ async fn view_middleware(State(layer): State<Arc<Layer>>, req: Request, next: Ne
             .values
             .0
             .iter()
-            .filter_map(|(name, f)| f(&snapshot).map(|v| (name.clone(), v)))
+            .filter_map(|(name, f)| f(snapshot).map(|v| (name.clone(), v)))
             .collect::<BTreeMap<String, Value>>(),
     );
     let request = minijinja::context! {
@@ -430,13 +508,13 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
                     config: exposed_config(state, &settings.expose),
                 });
                 let _ = shared.0.set(Arc::clone(&views) as Arc<dyn Renderer>);
-                // Shared: the middleware's state is cloned for every request.
+                // Shared by the service of every route.
                 let layer = Arc::new(Layer {
                     views: Arc::clone(&views),
                     contexts: state.get::<TemplateContexts>().cloned().unwrap_or_default(),
                     values: state.get::<ContextValues>().cloned().unwrap_or_default(),
                 });
-                router.layer(axum::middleware::from_fn_with_state(layer, view_middleware))
+                router.layer(ViewLayer(layer))
             },
         );
     }
