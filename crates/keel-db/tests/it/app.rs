@@ -345,18 +345,7 @@ async fn lost_database_is_503_and_the_app_recovers() {
 
 /// The database connection a request ran on, and the thread that served it.
 async fn connection_id(db: Db) -> keel_core::Result<String> {
-    use keel_db::sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
-        DbBackend::MySql => "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
-        _ => "SELECT 0 AS id",
-    };
-    let row = db
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?
-        .ok_or_else(|| keel_core::Error::internal_msg("no row"))?;
-    let id: i64 = row.try_get("", "id")?;
+    let id = backend_id(&db).await?;
     let thread = std::thread::current().name().unwrap_or("").to_owned();
     Ok(format!("{id}|{thread}"))
 }
@@ -431,9 +420,10 @@ async fn per_core_workers_query_on_their_own_pools() {
     running.await.expect("join").expect("server");
 }
 
-/// The backend id (`pg_backend_pid()` / `CONNECTION_ID()`) a statement ran on.
-async fn backend_id(db: &Db) -> i64 {
-    use keel_db::sea_orm::{ConnectionTrait, DbBackend, Statement};
+/// The backend id (`pg_backend_pid()` / `CONNECTION_ID()`) a statement ran on; 0 on
+/// SQLite.
+async fn backend_id(db: &Db) -> Result<i64, keel_db::sea_orm::DbErr> {
+    use keel_db::sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
     let backend = db.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
@@ -442,10 +432,9 @@ async fn backend_id(db: &Db) -> i64 {
     };
     let row = db
         .query_one_raw(Statement::from_string(backend, sql))
-        .await
-        .expect("id query")
-        .expect("a row");
-    row.try_get("", "id").expect("id")
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("no row".into()))?;
+    row.try_get("", "id")
 }
 
 /// A statement that holds its connection for `secs` seconds (PostgreSQL, MySQL).
@@ -476,8 +465,12 @@ async fn worker_local_connections_recover_from_cancelled_statements() {
     let backend = db.get_database_backend();
     let lanes = backend != keel_db::sea_orm::DbBackend::Sqlite;
     assert_eq!(db.is_worker_local(), lanes);
-    let first = backend_id(&db).await;
-    assert_eq!(first, backend_id(&db).await, "one connection, kept");
+    let first = backend_id(&db).await.expect("id");
+    assert_eq!(
+        first,
+        backend_id(&db).await.expect("id"),
+        "one connection, kept"
+    );
 
     // Cancelled half-way: the connection is closed, the next statement gets a new one
     // and the right answer. (SQLite runs statements on the pool's own threads.)
@@ -518,13 +511,17 @@ async fn worker_local_cancel_and_wait(db: &Db, first: i64) {
         .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))
         .expect("n");
     assert_eq!(n, 42);
-    let second = backend_id(db).await;
+    let second = backend_id(db).await.expect("id");
     assert_ne!(first, second, "the cancelled connection is not lent again");
 
     // A statement the server rejects leaves the connection usable and kept.
     let bad = db.execute_unprepared("SELECT * FROM no_such_table").await;
     assert!(matches!(bad, Err(DbErr::Exec(_))), "{bad:?}");
-    assert_eq!(second, backend_id(db).await, "kept after a database error");
+    assert_eq!(
+        second,
+        backend_id(db).await.expect("id"),
+        "kept after a database error"
+    );
 
     // With the one connection busy, a second statement waits, and past
     // acquire_timeout fails as an acquire timeout (503), not a hang.
@@ -532,7 +529,7 @@ async fn worker_local_cancel_and_wait(db: &Db, first: i64) {
         let busy = db.execute_raw(Statement::from_string(backend, sleep_sql(backend, 1)));
         let waiting = async {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            quick_statement(db).await
+            backend_id(db).await
         };
         let (busy, waiting) = tokio::join!(busy, waiting);
         busy.expect("the sleep runs");
@@ -546,17 +543,8 @@ async fn worker_local_cancel_and_wait(db: &Db, first: i64) {
             "{waiting:?}"
         );
         let quick = db.execute_raw(Statement::from_string(backend, "SELECT 1"));
-        let (a, b) = tokio::join!(quick, quick_statement(db));
+        let (a, b) = tokio::join!(quick, backend_id(db));
         a.expect("first of two");
         b.expect("second of two waits its turn");
     }
-}
-
-/// A quick statement, its error kept.
-async fn quick_statement(db: &Db) -> Result<(), keel_db::sea_orm::DbErr> {
-    use keel_db::sea_orm::{ConnectionTrait, Statement};
-    let backend = db.get_database_backend();
-    db.query_one_raw(Statement::from_string(backend, "SELECT 7 AS id"))
-        .await
-        .map(drop)
 }
