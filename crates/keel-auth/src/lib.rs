@@ -4,7 +4,7 @@
 //!
 //! | Piece | What it gives |
 //! |---|---|
-//! | [`models`] | users, groups, permissions, API tokens; migrations applied before the app's |
+//! | [`models`](mod@models) | users, groups, permissions, API tokens; migrations applied before the app's |
 //! | [`password`] | argon2id PHC hashes (parameters from config, upgraded on login), the password policy |
 //! | [`flows`] | sign-up, login, logout, password change and reset, email verification, remember-me, API tokens: HTML pages (overridable templates) and JSON |
 //! | [`throttle`] | failed logins limited per account and per client address |

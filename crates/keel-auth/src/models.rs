@@ -4,8 +4,7 @@
 //! before the app's own, so the app's models can refer to `keel_users` by foreign key.
 //!
 //! To keep more about a user, give the app a profile model with a unique `user_id`
-//! foreign key to `keel_users` (one-to-one), as Django recommends; to use another user
-//! type altogether, implement [`UserBackend`](crate::UserBackend).
+//! foreign key to `keel_users` (one-to-one), as Django recommends.
 
 use keel_db::sea_orm;
 use keel_db::{Migration, Models};

@@ -37,7 +37,7 @@ use crate::password::{HasherSettings, PolicySettings};
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// Where the account pages are mounted. Empty: the app mounts
-    /// [`routes`](crate::routes) itself (or not at all).
+    /// [`routes`](crate::flows::routes) itself (or not at all).
     pub mount: String,
     /// Where a browser goes after logging in, when no safe `next` was given.
     pub login_redirect: String,

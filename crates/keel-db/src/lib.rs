@@ -14,7 +14,7 @@
 //! | Piece | What it gives |
 //! |---|---|
 //! | [`plugin`] | pool at startup, `/_ready` probe, error mapping, the `db` commands |
-//! | [`Db`] | the pool in handlers; [`Db::atomic`] commits on `Ok`, rolls back otherwise |
+//! | [`Db`] | the database in handlers (a SeaORM [`Connection`]); [`Db::atomic`] commits on `Ok`, rolls back otherwise |
 //! | [`paginate`](mod@paginate) | `PageParams` / `CursorParams` extractors, `Page`, `CursorPage` |
 //! | [`migrate`] | schema model, `Migrator`, the autodetector, the file writer |
 //! | [`seed`] | JSON fixtures loaded into entities, idempotent by primary key |

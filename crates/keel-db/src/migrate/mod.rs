@@ -20,7 +20,7 @@
 //! ```
 //!
 //! `db makemigrations` replays the migrations in memory ([`replay`]), reads the
-//! registered entities ([`Models`](crate::Models)), and writes the [`diff`] as a new
+//! registered entities ([`Models`](crate::Models)), and writes the [`diff()`] as a new
 //! module with `up` and `down` lists ([`writer`]). [`Migrator`] applies them.
 
 pub mod diff;

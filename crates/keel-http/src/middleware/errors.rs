@@ -41,7 +41,7 @@ pub(crate) struct ErrorRender {
     debug: bool,
 }
 
-/// Layer that renders error responses. See the [module docs](self).
+/// Layer that renders error responses (see the `errors` module docs).
 #[derive(Clone)]
 pub struct ErrorLayer {
     shared: Arc<ErrorRender>,
