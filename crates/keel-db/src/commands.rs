@@ -113,7 +113,8 @@ pub(crate) fn register(
     });
 }
 
-fn backend_of(url: &str) -> DbBackend {
+/// The server kind a database URL names (SQLite when it names none).
+pub(crate) fn backend_of(url: &str) -> DbBackend {
     if url.starts_with("postgres") {
         DbBackend::Postgres
     } else if url.starts_with("mysql") || url.starts_with("mariadb") {

@@ -31,7 +31,6 @@
 pub mod batch;
 pub mod commands;
 pub mod error;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod lanes;
 pub mod migrate;
 pub mod paginate;
@@ -108,7 +107,6 @@ impl From<DatabaseConnection> for Db {
 #[derive(Debug, Clone)]
 pub struct Connection {
     pool: DatabaseConnection,
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     lanes: Option<Arc<lanes::Lanes>>,
 }
 
@@ -120,46 +118,11 @@ impl Connection {
 
     /// Whether statements bypass the pool (a `per-core` worker's own connections).
     pub fn is_worker_local(&self) -> bool {
-        #[cfg(any(feature = "postgres", feature = "mysql"))]
-        return self.lanes.is_some();
-        #[cfg(not(any(feature = "postgres", feature = "mysql")))]
-        false
+        self.lanes.is_some()
     }
 
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn lanes(&self) -> Option<&lanes::Lanes> {
         self.lanes.as_deref()
-    }
-
-    #[cfg(not(any(feature = "postgres", feature = "mysql")))]
-    fn lanes(&self) -> Option<&NoLanes> {
-        None
-    }
-}
-
-/// Stands in for the lanes when neither server feature is built.
-#[cfg(not(any(feature = "postgres", feature = "mysql")))]
-enum NoLanes {}
-
-#[cfg(not(any(feature = "postgres", feature = "mysql")))]
-impl NoLanes {
-    fn backend(&self) -> sea_orm::DbBackend {
-        match *self {}
-    }
-    async fn execute(&self, _: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
-        match *self {}
-    }
-    async fn execute_unprepared(&self, _: &str) -> Result<sea_orm::ExecResult, DbErr> {
-        match *self {}
-    }
-    async fn query_one(
-        &self,
-        _: sea_orm::Statement,
-    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
-        match *self {}
-    }
-    async fn query_all(&self, _: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-        match *self {}
     }
 }
 
@@ -273,32 +236,21 @@ impl Db {
     pub async fn open_local(settings: &DbSettings, url: &str, size: u32) -> Result<Db, DbErr> {
         let size = size.max(1);
         let warm = settings.min_connections.min(size);
-        #[cfg(any(feature = "postgres", feature = "mysql"))]
         let lanes = lanes::Lanes::open(settings, url, size, warm)
             .await?
             .map(Arc::new);
-        #[cfg(not(any(feature = "postgres", feature = "mysql")))]
-        let lanes: Option<()> = None;
         let local = DbSettings {
             max_connections: size,
             min_connections: if lanes.is_some() { 0 } else { warm },
             ..settings.clone()
         };
         let pool = pool::connect(&local, url).await?;
-        Ok(Db(Connection {
-            pool,
-            #[cfg(any(feature = "postgres", feature = "mysql"))]
-            lanes,
-        }))
+        Ok(Db(Connection { pool, lanes }))
     }
 
     /// The database behind `pool`: every statement runs on the pool.
     pub fn new(pool: DatabaseConnection) -> Self {
-        Db(Connection {
-            pool,
-            #[cfg(any(feature = "postgres", feature = "mysql"))]
-            lanes: None,
-        })
+        Db(Connection { pool, lanes: None })
     }
 }
 
@@ -322,7 +274,7 @@ impl Db {
         F: FnOnce(Tx) -> Fut,
         Fut: Future<Output = keel_core::Result<T>>,
     {
-        let tx = Arc::new(self.0.pool.begin().await?);
+        let tx = Arc::new(self.0.begin().await?);
         let result = work(Arc::clone(&tx)).await;
         let tx = Arc::try_unwrap(tx)
             .map_err(|_| Error::internal_msg("a transaction outlived its Db::atomic closure"))?;
@@ -453,7 +405,7 @@ pub fn plugin(models: Models, migrations: MigrationsFn) -> impl FnOnce(&mut App)
         });
         // SQLite's connections do their I/O on their own threads (and `:memory:` is
         // one database per pool): one pool serves every worker.
-        if settings.worker_pools && !worker_url.starts_with("sqlite:") {
+        if settings.worker_pools && commands::backend_of(&worker_url) != migrate::Backend::Sqlite {
             let worker_settings = settings.clone();
             app.on_worker_start(move |_state, info| {
                 let (settings, url) = (worker_settings.clone(), worker_url.clone());

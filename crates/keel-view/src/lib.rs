@@ -237,7 +237,7 @@ where
         let (snapshot, ()) = head.into_parts();
         ViewFuture {
             inner: self.inner.call(req),
-            snapshot: Some(snapshot),
+            snapshot,
             layer: Arc::clone(&self.layer),
         }
     }
@@ -248,7 +248,7 @@ pin_project_lite::pin_project! {
     struct ViewFuture<F> {
         #[pin]
         inner: F,
-        snapshot: Option<http::request::Parts>,
+        snapshot: http::request::Parts,
         layer: Arc<Layer>,
     }
 }
@@ -265,11 +265,7 @@ where
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
         let response = std::task::ready!(this.inner.poll(cx))?;
-        let snapshot = this.snapshot.take().unwrap_or_else(|| {
-            let (parts, ()) = http::Request::new(()).into_parts();
-            parts
-        });
-        std::task::Poll::Ready(Ok(render_pending(this.layer, &snapshot, response)))
+        std::task::Poll::Ready(Ok(render_pending(this.layer, this.snapshot, response)))
     }
 }
 
