@@ -2,7 +2,10 @@
 # The RealWorld (Conduit) conformance run: examples/conduit against a fresh database
 # of one backend, then ../shared/realworld/run-api-tests.sh (newman) with no delay.
 #
-#   .ci/conduit.sh sqlite|postgres|mysql
+#   .ci/conduit.sh sqlite|postgres|mysql|postgres-pipeline
+#
+# postgres-pipeline: a build without SQLite and with keel-db's pipelining client,
+# served by the per-core runtime (where worker connections and the pipeline live).
 #
 # Prints the runner's "<passed> passed, <failed> failed" line; fails on any failure.
 set -euo pipefail
@@ -17,7 +20,7 @@ case "$backend" in
     tmp="$(mktemp -d)"
     url="sqlite://$tmp/conduit.sqlite?mode=rwc"
     ;;
-  postgres)
+  postgres|postgres-pipeline)
     psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS conduit_ci" \
       -c "CREATE DATABASE conduit_ci" >/dev/null 2>&1
     url="postgres://postgres@127.0.0.1:5432/conduit_ci"
@@ -29,9 +32,15 @@ case "$backend" in
   *) echo "conduit.sh: unknown backend $backend" >&2; exit 2 ;;
 esac
 
-# One binary for the three backends: DATABASE_URL picks the driver.
-cargo build -q -p example-conduit --features postgres,mysql --locked
-bin="$CARGO_TARGET_DIR/debug/conduit-all"
+if [ "$backend" = postgres-pipeline ]; then
+  cargo build -q -p example-conduit --no-default-features --features pipeline --locked
+  bin="$CARGO_TARGET_DIR/debug/conduit-pipeline"
+  export KEEL__SERVER__RUNTIME=per-core
+else
+  # One binary for the three backends: DATABASE_URL picks the driver.
+  cargo build -q -p example-conduit --features postgres,mysql --locked
+  bin="$CARGO_TARGET_DIR/debug/conduit-all"
+fi
 cp "$CARGO_TARGET_DIR/debug/conduit" "$bin"
 cd "$root/examples/conduit"
 export DATABASE_URL="$url" KEEL__SERVER__PORT="$port"
@@ -47,4 +56,11 @@ APIURL="http://127.0.0.1:$port/api" DELAY_REQUEST=0 WAIT_SECONDS=30 \
     echo "conduit ($backend): the RealWorld suite failed" >&2
     exit 1
   }
+if [ "$backend" = postgres-pipeline ]; then
+  # The suite went through the pipeline: its sessions are open and have run statements.
+  piped=$(psql -h 127.0.0.1 -U postgres -d test -tAc \
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = 'conduit_ci' AND application_name = 'keel-pipeline' AND query <> ''")
+  [ "$piped" -ge 1 ] || { echo "conduit ($backend): no pipelined session ran a statement" >&2; exit 1; }
+  echo "conduit ($backend): $piped pipelined sessions served statements"
+fi
 echo "conduit ($backend): $(tail -1 "${TMPDIR:-/tmp}/conduit-newman-$backend.log")"

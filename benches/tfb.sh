@@ -29,7 +29,7 @@ mkdir -p "$work"
 rsync -a --delete --exclude results --exclude 'peers/target' "$shared/bench/" "$work/bench/"
 chmod -R u+w "$work/bench"
 mkdir -p "$work/bench/results"
-(cd "$root" && cargo build --profile bench-release -p example-tfb)
+(cd "$root" && cargo build --profile bench-release -p example-tfb --features pipeline)
 bin="$target/bench-release/tfb"
 on="KEEL__MIDDLEWARE__REQUEST_ID=true KEEL__MIDDLEWARE__TRACE=true KEEL__OBSERVABILITY__METRICS=true KEEL__MIDDLEWARE__SECURITY_HEADERS=true"
 nice=()

@@ -37,7 +37,7 @@ impl DbErrorClassifier {
         if let DbErr::RecordNotFound(_) = err {
             return Some(Error::not_found("The requested record does not exist."));
         }
-        match err.sql_err() {
+        match err.sql_err().or_else(|| violation_by_kind(err)) {
             Some(SqlErr::UniqueConstraintViolation(message)) => {
                 let fields = self.unique_fields(&message);
                 let mut e = Error::conflict(match fields.as_slice() {
@@ -92,6 +92,26 @@ impl DbErrorClassifier {
             }
         }
         Vec::new()
+    }
+}
+
+/// A constraint violation told by the driver's error kind, for database errors SeaORM
+/// does not recognise by type (keel-db's pipelined PostgreSQL statements).
+fn violation_by_kind(err: &DbErr) -> Option<SqlErr> {
+    use sea_orm::sqlx::error::ErrorKind;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let sea_orm::sqlx::Error::Database(d) = &**e else {
+        return None;
+    };
+    match d.kind() {
+        ErrorKind::UniqueViolation => Some(SqlErr::UniqueConstraintViolation(d.message().into())),
+        ErrorKind::ForeignKeyViolation => {
+            Some(SqlErr::ForeignKeyConstraintViolation(d.message().into()))
+        }
+        _ => None,
     }
 }
 

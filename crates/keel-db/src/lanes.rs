@@ -80,6 +80,9 @@ mod with_servers {
         acquire_timeout: Duration,
         connect_timeout: Duration,
         ping_after_idle: Duration,
+        /// Pipelining clients that take what they can of the statements first.
+        #[cfg(feature = "pg-pipeline")]
+        pipe: Option<crate::pipe::Pipe>,
     }
 
     impl std::fmt::Debug for Lanes {
@@ -107,14 +110,18 @@ mod with_servers {
             result: Result<T, sqlx::Error>,
             as_db_err: fn(sea_orm::RuntimeErr) -> DbErr,
         ) -> Result<T, DbErr> {
-            let broken = result.as_ref().is_err_and(|e| {
-                matches!(
-                    e,
-                    sqlx::Error::Io(_)
-                        | sqlx::Error::Tls(_)
-                        | sqlx::Error::Protocol(_)
-                        | sqlx::Error::WorkerCrashed
-                )
+            let broken = result.as_ref().is_err_and(|e| match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed => true,
+                // The server ending the session (PostgreSQL's administrator shutdown
+                // or connection failure classes): the next read would hit EOF.
+                sqlx::Error::Database(d) => {
+                    let code = d.code().unwrap_or_default();
+                    code.starts_with("08") || code.starts_with("57P")
+                }
+                _ => false,
             });
             if !broken {
                 let idle = Idle {
@@ -142,6 +149,12 @@ mod with_servers {
                 return Ok(None);
             };
             let size = size.max(1) as usize;
+            #[cfg(feature = "pg-pipeline")]
+            let pipe = match spec {
+                Spec::Pg(_) => crate::pipe::Pipe::open(settings, url).await?,
+                #[allow(unreachable_patterns)]
+                _ => None,
+            };
             let lanes = Self {
                 idle: Mutex::new(Vec::with_capacity(size)),
                 permits: Semaphore::new(size),
@@ -149,6 +162,8 @@ mod with_servers {
                 acquire_timeout: settings.acquire_timeout,
                 connect_timeout: settings.connect_timeout,
                 ping_after_idle: settings.ping_after_idle,
+                #[cfg(feature = "pg-pipeline")]
+                pipe,
             };
             for _ in 0..(warm as usize).min(size) {
                 let raw = lanes.connect().await?;
@@ -220,6 +235,12 @@ mod with_servers {
 
         /// Runs a statement that returns no rows.
         pub(crate) async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+            #[cfg(feature = "pg-pipeline")]
+            if let Some(pipe) = &self.pipe
+                && let crate::pipe::Outcome::Done(r) = pipe.execute(&stmt).await
+            {
+                return r;
+            }
             let mut lease = self.lease().await?;
             let (sql, values) = parts(stmt);
             let result = on_raw!(&mut lease.raw, c => sqlx::query_with(sql, values)
@@ -243,6 +264,12 @@ mod with_servers {
             &self,
             stmt: Statement,
         ) -> Result<Option<QueryResult>, DbErr> {
+            #[cfg(feature = "pg-pipeline")]
+            if let Some(pipe) = &self.pipe
+                && let crate::pipe::Outcome::Done(r) = pipe.query(&stmt).await
+            {
+                return r.map(|rows| rows.into_iter().next());
+            }
             let mut lease = self.lease().await?;
             let (sql, values) = parts(stmt);
             let result = on_raw!(&mut lease.raw, c => sqlx::query_with(sql, values)
@@ -254,6 +281,12 @@ mod with_servers {
 
         /// Runs a query and returns all its rows.
         pub(crate) async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+            #[cfg(feature = "pg-pipeline")]
+            if let Some(pipe) = &self.pipe
+                && let crate::pipe::Outcome::Done(r) = pipe.query(&stmt).await
+            {
+                return r;
+            }
             let mut lease = self.lease().await?;
             let (sql, values) = parts(stmt);
             let result = on_raw!(&mut lease.raw, c => sqlx::query_with(sql, values)

@@ -34,6 +34,8 @@ pub mod error;
 mod lanes;
 pub mod migrate;
 pub mod paginate;
+#[cfg(feature = "pg-pipeline")]
+mod pipe;
 pub mod pool;
 pub mod seed;
 pub mod sessions;

@@ -35,6 +35,13 @@ pub struct DbSettings {
     /// Whether `per-core` workers open their own pools (`false`: every worker shares
     /// the app-wide pool).
     pub worker_pools: bool,
+    /// With the `pg-pipeline` feature on PostgreSQL, `per-core` workers send
+    /// statements outside transactions through pipelining connections, many in
+    /// flight at once (see `docs/data.md`); `false` keeps them on sqlx. Without the
+    /// feature this does nothing.
+    pub pipeline: bool,
+    /// How many pipelining connections each `per-core` worker opens.
+    pub pipeline_connections: u32,
     /// How long opening a connection may take.
     #[serde(with = "duration")]
     pub connect_timeout: Duration,
@@ -77,6 +84,8 @@ impl Default for DbSettings {
             min_connections: 0,
             worker_connections: 0,
             worker_pools: true,
+            pipeline: true,
+            pipeline_connections: 1,
             connect_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
             ping_after_idle: Duration::from_secs(30),
