@@ -31,6 +31,11 @@ chmod -R u+w "$work/bench"
 mkdir -p "$work/bench/results"
 (cd "$root" && cargo build --profile bench-release -p example-tfb --features pipeline)
 bin="$target/bench-release/tfb"
+# Served as in production (KEEL_ENV=production: templates from the binary, no
+# development reloading), which requires a secret key; a fresh one per run.
+export KEEL_ENV=production
+KEEL__APP__SECRET_KEY=$(head -c 48 /dev/urandom | base64 -w0)
+export KEEL__APP__SECRET_KEY
 on="KEEL__MIDDLEWARE__REQUEST_ID=true KEEL__MIDDLEWARE__TRACE=true KEEL__OBSERVABILITY__METRICS=true KEEL__MIDDLEWARE__SECURITY_HEADERS=true"
 nice=()
 [ "$(id -u)" = 0 ] && nice=(--nice -10)
