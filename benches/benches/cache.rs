@@ -1,7 +1,8 @@
 //! One cache hit, as `/cached-queries` makes a hundred of them per request: Keel's
-//! in-process cache keeping values as themselves, the same moka store read through the
-//! byte interface (JSON, what every hit cost before values were kept typed), and a
-//! `HashMap` behind a lock as the floor for a lookup by string key.
+//! in-process cache keeping values as themselves (answered from the thread's near
+//! copy, and with moka alone), the same moka store read through the byte interface
+//! (JSON, what every hit cost before values were kept typed), and a `HashMap` behind
+//! a lock as the floor for a lookup by string key.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -87,9 +88,19 @@ fn hits(bencher: divan::Bencher<'_, '_>, cache: Cache) {
     });
 }
 
+/// The default: a hit answered from the reading thread's near copy.
 #[divan::bench]
 fn typed_hit(bencher: divan::Bencher<'_, '_>) {
     hits(bencher, Cache::memory(100_000));
+}
+
+/// The same store without near copies: every hit goes through moka.
+#[divan::bench]
+fn typed_hit_moka_only(bencher: divan::Bencher<'_, '_>) {
+    hits(
+        bencher,
+        Cache::new(Arc::new(MemoryBackend::with_near(100_000, 0))),
+    );
 }
 
 #[divan::bench]
@@ -121,4 +132,36 @@ fn locked_hashmap_hit(bencher: divan::Bencher<'_, '_>) {
         i = (i + 1) % keys.len();
         map.read().unwrap().get(&keys[i]).cloned().unwrap()
     });
+}
+
+/// The backend's typed lookup alone (no `Cache`, no runtime): a near copy against
+/// moka's read.
+fn backend_hits(bencher: divan::Bencher<'_, '_>, memory: &MemoryBackend) {
+    for id in 1..=ROWS {
+        let w = World {
+            id,
+            random_number: id * 7,
+        };
+        memory.set_typed(&format!("world:{id}"), w, TTL);
+    }
+    let keys = keys();
+    // Timed from the second read of each key on: the first makes the near copy.
+    for key in &keys {
+        memory.get_typed::<World>(key).unwrap();
+    }
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % keys.len();
+        memory.get_typed::<World>(&keys[i]).unwrap()
+    });
+}
+
+#[divan::bench(sample_size = 1000)]
+fn backend_near_hit(bencher: divan::Bencher<'_, '_>) {
+    backend_hits(bencher, &MemoryBackend::new(100_000));
+}
+
+#[divan::bench(sample_size = 1000)]
+fn backend_moka_hit(bencher: divan::Bencher<'_, '_>) {
+    backend_hits(bencher, &MemoryBackend::with_near(100_000, 0));
 }

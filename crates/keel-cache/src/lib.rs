@@ -51,6 +51,9 @@ pub struct CacheSettings {
     pub prefix: String,
     /// Most entries the in-process cache keeps.
     pub max_entries: u64,
+    /// Most entries each thread keeps of its own recent in-process hits (the near
+    /// cache; `0` turns it off). See [`MemoryBackend`].
+    pub near_entries: u64,
     /// Time-to-live when a call does not give one.
     #[serde(with = "duration")]
     pub default_ttl: Duration,
@@ -65,6 +68,7 @@ impl Default for CacheSettings {
             redis_url: None,
             prefix: "keel:cache:".into(),
             max_entries: 100_000,
+            near_entries: 10_000,
             default_ttl: Duration::from_secs(300),
             fall_through: false,
         }
@@ -106,9 +110,133 @@ pub trait CacheBackend: Send + Sync + 'static {
 /// Values go in as themselves, not as JSON: [`Cache::get`] of the type that was stored
 /// is a lookup and a `clone`. A value read as another type goes through JSON, as it
 /// would through Redis, so both backends answer alike.
+///
+/// A read also keeps a copy of the entry (a pointer to the value) in a small map of
+/// the reading thread's own, the *near cache*, and the next read of that key on that
+/// thread is answered from it without touching moka's shared bookkeeping, which
+/// records every read (`/cached-queries` spent most of its time there). Copies stay
+/// exact: every write (`set`, `delete`, `incr`) bumps one of [`NEAR_SLOTS`] write
+/// counters, chosen by the key, after it has written moka; a copy is used only while
+/// its key's counter still has the value read before the copy was made, and only
+/// until the entry's own expiry. So a read that starts after a write has finished
+/// sees that write, on every thread. What a copy can outlive is moka's own eviction
+/// for size: an evicted entry may still be answered from a thread's copy until it
+/// expires or its key is written.
 #[derive(Clone)]
 pub struct MemoryBackend {
     cache: moka::sync::SegmentedCache<String, Entry>,
+    near: Option<Arc<NearShared>>,
+}
+
+/// How many write counters the near cache spreads keys over.
+pub const NEAR_SLOTS: usize = 64;
+
+/// What all threads share of one backend's near cache.
+struct NearShared {
+    /// Bumped after every write of a key in the slot.
+    writes: [std::sync::atomic::AtomicU64; NEAR_SLOTS],
+    /// Most copies per thread; past it the thread's map starts over.
+    capacity: usize,
+}
+
+/// A thread's copy of an entry, with the write count it was read under.
+struct NearCopy {
+    writes: u64,
+    entry: Entry,
+}
+
+/// A thread's copies for one backend, known by a weak pointer to its shared part
+/// (so the copies of a dropped backend are recognised and let go).
+type NearMaps = Vec<(std::sync::Weak<NearShared>, HashMap<String, NearCopy>)>;
+
+thread_local! {
+    /// This thread's copies, per backend (usually one).
+    static NEAR: std::cell::RefCell<NearMaps> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The write counter of `key` (FNV-1a: keys are short).
+fn near_slot(key: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % NEAR_SLOTS as u64) as usize
+}
+
+impl NearShared {
+    fn new(capacity: usize) -> Self {
+        Self {
+            writes: std::array::from_fn(|_| std::sync::atomic::AtomicU64::new(0)),
+            capacity,
+        }
+    }
+
+    fn writes_of(&self, key: &str) -> u64 {
+        self.writes[near_slot(key)].load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks `key` written: every thread's copy of it (and of its slot) is stale.
+    fn wrote(&self, key: &str) {
+        self.writes[near_slot(key)].fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// `read` of this thread's copy of `key`, if made under `writes` and not
+    /// expired. The copy is lent, not cloned: cloning would touch the value's
+    /// reference count, a cache line every thread reading the key shares.
+    fn read_copy<R>(
+        self: &Arc<Self>,
+        key: &str,
+        writes: u64,
+        read: impl FnOnce(&Entry) -> R,
+    ) -> Result<R, impl FnOnce(&Entry) -> R> {
+        NEAR.with(|near| {
+            let near = near.borrow();
+            let copy = near
+                .iter()
+                .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(self)))
+                .and_then(|(_, map)| map.get(key))
+                .filter(|c| c.writes == writes && c.entry.until > Instant::now());
+            match copy {
+                Some(c) => Ok(read(&c.entry)),
+                None => Err(read),
+            }
+        })
+    }
+
+    fn keep(self: &Arc<Self>, key: &str, writes: u64, entry: &Entry) {
+        NEAR.with(|near| {
+            let mut near = near.borrow_mut();
+            let mine = near
+                .iter()
+                .position(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(self)));
+            let map = match mine {
+                Some(i) => &mut near[i].1,
+                None => {
+                    // Copies of backends dropped since go first.
+                    near.retain(|(owner, _)| owner.strong_count() > 0);
+                    near.push((Arc::downgrade(self), HashMap::new()));
+                    let last = near.len() - 1;
+                    &mut near[last].1
+                }
+            };
+            if let Some(copy) = map.get_mut(key) {
+                copy.writes = writes;
+                copy.entry = entry.clone();
+                return;
+            }
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+            map.insert(
+                key.to_owned(),
+                NearCopy {
+                    writes,
+                    entry: entry.clone(),
+                },
+            );
+        });
+    }
 }
 
 /// How many independent parts the in-process cache has.
@@ -189,9 +317,18 @@ impl std::fmt::Debug for MemoryBackend {
 }
 
 impl MemoryBackend {
-    /// A cache of at most `max_entries` entries.
+    /// A cache of at most `max_entries` entries, with a near cache of up to 10,000
+    /// entries per thread (fewer if `max_entries` is smaller).
     pub fn new(max_entries: u64) -> Self {
+        Self::with_near(max_entries, 10_000)
+    }
+
+    /// A cache of at most `max_entries` entries and a near cache of up to
+    /// `near_entries` per thread (`0`: none; at most `max_entries`).
+    pub fn with_near(max_entries: u64, near_entries: u64) -> Self {
+        let near = near_entries.min(max_entries);
         Self {
+            near: (near > 0).then(|| Arc::new(NearShared::new(near as usize))),
             // Segments, each with its own bookkeeping: server workers reading random
             // keys rarely touch the same one (moka records every read).
             cache: moka::sync::SegmentedCache::builder(SEGMENTS)
@@ -207,13 +344,14 @@ impl MemoryBackend {
         &self,
         key: &str,
     ) -> Option<T> {
-        let entry = self.cache.get(key)?;
-        if let Stored::Typed(value, _) = &entry.value
-            && let Some(v) = value.downcast_ref::<T>()
-        {
-            return Some(v.clone());
-        }
-        serde_json::from_slice(&entry.json()?).ok()
+        self.with_entry(key, |entry| {
+            if let Stored::Typed(value, _) = &entry.value
+                && let Some(v) = value.downcast_ref::<T>()
+            {
+                return Some(v.clone());
+            }
+            serde_json::from_slice(&entry.json()?).ok()
+        })?
     }
 
     /// Stores `value` as itself under `key` for `ttl`.
@@ -225,12 +363,38 @@ impl MemoryBackend {
     ) {
         let stored = Stored::Typed(Arc::new(value), to_json_of::<T>);
         self.cache.insert(key.to_owned(), Entry::new(stored, ttl));
+        self.wrote(key);
+    }
+
+    /// `read` of the live entry under `key`: this thread's copy when it is still
+    /// exact, else moka's (then copied).
+    fn with_entry<R>(&self, key: &str, read: impl FnOnce(&Entry) -> R) -> Option<R> {
+        let Some(near) = &self.near else {
+            return self.cache.get(key).map(|e| read(&e));
+        };
+        // The count is read before moka: a write that lands in between leaves the
+        // copy made here already stale.
+        let writes = near.writes_of(key);
+        match near.read_copy(key, writes, read) {
+            Ok(r) => Some(r),
+            Err(read) => {
+                let entry = self.cache.get(key)?;
+                near.keep(key, writes, &entry);
+                Some(read(&entry))
+            }
+        }
+    }
+
+    fn wrote(&self, key: &str) {
+        if let Some(near) = &self.near {
+            near.wrote(key);
+        }
     }
 }
 
 impl CacheBackend for MemoryBackend {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
-        let found = self.cache.get(key).and_then(|e| e.json());
+        let found = self.with_entry(key, Entry::json).flatten();
         Box::pin(std::future::ready(Ok(found)))
     }
 
@@ -242,11 +406,13 @@ impl CacheBackend for MemoryBackend {
     ) -> BoxFuture<'a, Result<(), Error>> {
         self.cache
             .insert(key.to_owned(), Entry::new(Stored::Bytes(value.into()), ttl));
+        self.wrote(key);
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         self.cache.invalidate(key);
+        self.wrote(key);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -279,6 +445,7 @@ impl CacheBackend for MemoryBackend {
                     until,
                 })
             });
+        self.wrote(key);
         Box::pin(std::future::ready(Ok((
             out.0,
             out.1.saturating_duration_since(now),
@@ -577,7 +744,11 @@ pub fn plugin(app: &mut App) {
     let settings: CacheSettings = app.section("cache");
     match settings.backend.as_str() {
         "memory" => {
-            let cache = Cache::memory(settings.max_entries).fall_through(settings.fall_through);
+            let cache = Cache::new(Arc::new(MemoryBackend::with_near(
+                settings.max_entries,
+                settings.near_entries,
+            )))
+            .fall_through(settings.fall_through);
             app.extensions().insert(Cache {
                 default_ttl: settings.default_ttl,
                 ..cache

@@ -161,6 +161,102 @@ async fn memory_backend() {
 }
 
 #[tokio::test]
+async fn memory_backend_without_near_copies() {
+    let cache = Cache::new(Arc::new(keel_cache::MemoryBackend::with_near(1000, 0)));
+    values_as_themselves_or_as_json(&cache, true).await;
+    ttl_and_delete(&cache).await;
+    one_computation_for_many_callers(&cache).await;
+    counters_count_every_increment_within_their_window(&cache).await;
+}
+
+/// Each thread keeps copies of what it read; a write on any other thread is seen by
+/// the next read everywhere, and a copy never outlives its entry.
+#[test]
+fn near_copies_see_every_write_from_every_thread() {
+    let cache = Cache::new(Arc::new(keel_cache::MemoryBackend::with_near(1000, 4)));
+    let rt = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    };
+    let long = Duration::from_secs(60);
+    // (the key, what a reader must see after the writer's step)
+    let steps: [(&str, Option<u32>); 5] = [
+        ("a", Some(1)),
+        ("a", Some(2)),
+        ("a", None),
+        ("b", Some(3)),
+        ("a", Some(4)),
+    ];
+    let (to_reader, steps_rx) = std::sync::mpsc::channel::<(String, Option<u32>)>();
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
+    let reader_cache = cache.clone();
+    let reader = std::thread::spawn(move || {
+        let rt = rt();
+        let mut seen = Vec::new();
+        for (key, expected) in steps_rx {
+            // Read twice: the first read may fill the copy, the second is served by it.
+            for _ in 0..2 {
+                let got: Option<u32> = rt.block_on(reader_cache.get(&key)).unwrap();
+                assert_eq!(got, expected, "key {key}");
+            }
+            // Keep copies of other keys too, past the near cache's capacity.
+            for other in ["x", "y", "z", "w", "v"] {
+                let _: Option<u32> = rt.block_on(reader_cache.get(other)).unwrap();
+            }
+            seen.push((key, expected));
+            done_tx.send(()).unwrap();
+        }
+        seen
+    });
+    let writer = rt();
+    for (key, value) in steps {
+        match value {
+            Some(v) => writer.block_on(cache.set(key, &v, long)).unwrap(),
+            None => writer.block_on(cache.delete(key)).unwrap(),
+        }
+        to_reader.send((key.to_owned(), value)).unwrap();
+        done.recv().unwrap();
+    }
+    drop(to_reader);
+    assert_eq!(reader.join().unwrap().len(), 5);
+
+    // Counters: each increment is seen by a reader on another thread.
+    let counter_cache = cache.clone();
+    let (ask, asked) = std::sync::mpsc::channel::<u64>();
+    let (answer, answers) = std::sync::mpsc::channel::<()>();
+    let counter_reader = std::thread::spawn(move || {
+        let rt = rt();
+        for expected in asked {
+            for _ in 0..2 {
+                let got: Option<u64> = rt.block_on(counter_cache.get("hits")).unwrap();
+                assert_eq!(got, Some(expected));
+            }
+            answer.send(()).unwrap();
+        }
+    });
+    for n in 1..=3 {
+        let (count, _) = writer.block_on(cache.incr("hits", long)).unwrap();
+        assert_eq!(count, n);
+        ask.send(n).unwrap();
+        answers.recv().unwrap();
+    }
+    drop(ask);
+    counter_reader.join().unwrap();
+
+    // A copy ends with its entry's time-to-live.
+    writer
+        .block_on(cache.set("short", &7u32, Duration::from_millis(150)))
+        .unwrap();
+    let got: Option<u32> = writer.block_on(cache.get("short")).unwrap();
+    assert_eq!(got, Some(7));
+    std::thread::sleep(Duration::from_millis(200));
+    let got: Option<u32> = writer.block_on(cache.get("short")).unwrap();
+    assert_eq!(got, None);
+}
+
+#[tokio::test]
 async fn the_extractor_serves_handlers() {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&hits);
