@@ -237,7 +237,7 @@ where
         let (snapshot, ()) = head.into_parts();
         ViewFuture {
             inner: self.inner.call(req),
-            snapshot,
+            snapshot: Some(snapshot),
             layer: Arc::clone(&self.layer),
         }
     }
@@ -248,7 +248,8 @@ pin_project_lite::pin_project! {
     struct ViewFuture<F> {
         #[pin]
         inner: F,
-        snapshot: http::request::Parts,
+        // Taken when the response is rendered.
+        snapshot: Option<http::request::Parts>,
         layer: Arc<Layer>,
     }
 }
@@ -265,40 +266,50 @@ where
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
         let response = std::task::ready!(this.inner.poll(cx))?;
-        std::task::Poll::Ready(Ok(render_pending(this.layer, this.snapshot, response)))
+        let Some(snapshot) = this.snapshot.take() else {
+            return std::task::Poll::Ready(Ok(response));
+        };
+        std::task::Poll::Ready(Ok(render_pending(this.layer, snapshot, response)))
     }
 }
 
 /// Renders the page `response` carries, if it carries one ([`Pending`]).
-fn render_pending(layer: &Layer, snapshot: &http::request::Parts, response: Response) -> Response {
-    let Some(Pending(page)) = response.extensions().get::<Pending>().cloned() else {
+fn render_pending(
+    layer: &Layer,
+    snapshot: http::request::Parts,
+    mut response: Response,
+) -> Response {
+    let Some(Pending(page)) = response.extensions_mut().remove::<Pending>() else {
         return response;
     };
-    let mut extra = serde_json::Map::new();
-    for f in &layer.contexts.0 {
-        extra.extend(f(snapshot));
+    // The handler's values win over the request globals of the same name. Maps that
+    // would be empty are left out, and `request` is read only if a template asks.
+    let mut maps = Vec::with_capacity(4);
+    maps.push(page.context.clone());
+    if !layer.contexts.0.is_empty() {
+        let mut extra = serde_json::Map::new();
+        for f in &layer.contexts.0 {
+            extra.extend(f(&snapshot));
+        }
+        maps.push(Value::from(minijinja::value::Serde(&extra)));
     }
-    // Values that are template objects (with methods), such as keel-auth's `user`.
-    let objects = Value::from(
-        layer
-            .values
-            .0
-            .iter()
-            .filter_map(|(name, f)| f(snapshot).map(|v| (name.clone(), v)))
-            .collect::<BTreeMap<String, Value>>(),
-    );
-    let request = minijinja::context! {
-        path => snapshot.uri.path(),
-        query => snapshot.uri.query().unwrap_or_default(),
-        method => snapshot.method.as_str(),
-    };
-    // The handler's values win over the request globals of the same name.
-    let ctx = minijinja::value::merge_maps([
-        page.context.clone(),
-        Value::from(minijinja::value::Serde(&extra)),
-        objects,
-        minijinja::context! { request => request, config => layer.views.config.clone() },
-    ]);
+    if !layer.values.0.is_empty() {
+        // Values that are template objects (with methods), such as keel-auth's `user`.
+        maps.push(Value::from(
+            layer
+                .values
+                .0
+                .iter()
+                .filter_map(|(name, f)| f(&snapshot).map(|v| (name.clone(), v)))
+                .collect::<BTreeMap<String, Value>>(),
+        ));
+    }
+    let request = Value::from_object(RequestGlobals {
+        method: snapshot.method,
+        uri: snapshot.uri,
+    });
+    maps.push(minijinja::context! { request => request, config => layer.views.config.clone() });
+    let ctx = minijinja::value::merge_maps(maps);
     let rendered = layer
         .views
         .env
@@ -307,7 +318,6 @@ fn render_pending(layer: &Layer, snapshot: &http::request::Parts, response: Resp
     match rendered {
         Ok(html) => {
             let (mut head, _) = response.into_parts();
-            head.extensions.remove::<Pending>();
             head.headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
@@ -316,6 +326,29 @@ fn render_pending(layer: &Layer, snapshot: &http::request::Parts, response: Resp
             Response::from_parts(head, axum::body::Body::from(html))
         }
         Err(e) => error_page(&layer.views, &page.name, &e),
+    }
+}
+
+/// The `request` global: `request.path`, `request.query`, `request.method`, made into
+/// template values only when a template reads them.
+#[derive(Debug)]
+struct RequestGlobals {
+    method: http::Method,
+    uri: http::Uri,
+}
+
+impl minijinja::value::Object for RequestGlobals {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "path" => Value::from(self.uri.path()),
+            "query" => Value::from(self.uri.query().unwrap_or_default()),
+            "method" => Value::from(self.method.as_str()),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(&["path", "query", "method"])
     }
 }
 

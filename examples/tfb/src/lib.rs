@@ -100,10 +100,13 @@ async fn fortunes(db: Db) -> Result<View> {
         message: "Additional fortune added at request time.".into(),
     });
     all.sort_unstable_by(|a, b| a.message.cmp(&b.message));
-    Ok(view(
-        "fortunes.html",
-        serde_json::json!({ "fortunes": all }),
-    ))
+    Ok(view("fortunes.html", FortunesPage { fortunes: all }))
+}
+
+/// What `fortunes.html` is rendered with.
+#[derive(Serialize)]
+struct FortunesPage {
+    fortunes: Vec<fortune::Model>,
 }
 
 async fn updates(db: Db, Count(n): Count) -> Result<Json<Vec<world::Model>>> {
