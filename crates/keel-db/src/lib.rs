@@ -26,7 +26,9 @@
 //!
 //! `[database]` ([`DbSettings`]); `DATABASE_URL` sets `database.url`. Unset, the app
 //! uses a SQLite file under `data/`, created on first use, in WAL mode with foreign
-//! keys on. Postgres and MySQL/MariaDB are the `postgres` and `mysql` features.
+//! keys on. Postgres and MySQL/MariaDB are the `postgres` and `mysql` features;
+//! `pg-pipeline` pipelines a `per-core` worker's PostgreSQL statements (builds
+//! without `sqlite`; see `docs/data.md`).
 
 pub mod batch;
 pub mod commands;
