@@ -155,6 +155,9 @@ mod with_servers {
                 #[allow(unreachable_patterns)]
                 _ => None,
             };
+            // With a pipeline, the lanes serve only what it hands on: opened on demand.
+            #[cfg(feature = "pg-pipeline")]
+            let warm = if pipe.is_some() { 0 } else { warm };
             let lanes = Self {
                 idle: Mutex::new(Vec::with_capacity(size)),
                 permits: Semaphore::new(size),
