@@ -68,7 +68,7 @@ impl Default for CacheSettings {
             redis_url: None,
             prefix: "keel:cache:".into(),
             max_entries: 100_000,
-            near_entries: 10_000,
+            near_entries: DEFAULT_NEAR_ENTRIES,
             default_ttl: Duration::from_secs(300),
             fall_through: false,
         }
@@ -127,6 +127,9 @@ pub struct MemoryBackend {
     cache: moka::sync::SegmentedCache<String, Entry>,
     near: Option<Arc<NearShared>>,
 }
+
+/// Copies each thread keeps unless `cache.near_entries` says otherwise.
+const DEFAULT_NEAR_ENTRIES: u64 = 10_000;
 
 /// How many write counters the near cache spreads keys over.
 pub const NEAR_SLOTS: usize = 64;
@@ -320,7 +323,7 @@ impl MemoryBackend {
     /// A cache of at most `max_entries` entries, with a near cache of up to 10,000
     /// entries per thread (fewer if `max_entries` is smaller).
     pub fn new(max_entries: u64) -> Self {
-        Self::with_near(max_entries, 10_000)
+        Self::with_near(max_entries, DEFAULT_NEAR_ENTRIES)
     }
 
     /// A cache of at most `max_entries` entries and a near cache of up to

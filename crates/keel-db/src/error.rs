@@ -115,6 +115,15 @@ fn violation_by_kind(err: &DbErr) -> Option<SqlErr> {
     }
 }
 
+/// Whether a server error ended the session: PostgreSQL's connection-exception
+/// class (08) and operator intervention (57P: shutdown, crash, cannot connect now,
+/// database dropped, idle-session timeout). Such a connection is not reused, and the
+/// request gets a 503.
+pub(crate) fn ends_session(d: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+    let code = d.code().unwrap_or_default();
+    code.starts_with("08") || code.starts_with("57P")
+}
+
 fn is_unavailable(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(_) => true,
@@ -124,11 +133,7 @@ fn is_unavailable(err: &DbErr) -> bool {
             match &**e {
                 X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::Tls(_) | X::WorkerCrashed => true,
                 X::Protocol(_) => true,
-                X::Database(d) => {
-                    // Postgres: admin shutdown, cannot connect now, connection failure.
-                    let code = d.code().unwrap_or_default();
-                    code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03"
-                }
+                X::Database(d) => ends_session(d.as_ref()),
                 _ => false,
             }
         }

@@ -115,12 +115,8 @@ mod with_servers {
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::Protocol(_)
                 | sqlx::Error::WorkerCrashed => true,
-                // The server ending the session (PostgreSQL's administrator shutdown
-                // or connection failure classes): the next read would hit EOF.
-                sqlx::Error::Database(d) => {
-                    let code = d.code().unwrap_or_default();
-                    code.starts_with("08") || code.starts_with("57P")
-                }
+                // The server ended the session: the next read would hit EOF.
+                sqlx::Error::Database(d) => crate::error::ends_session(d.as_ref()),
                 _ => false,
             });
             if !broken {
@@ -240,7 +236,7 @@ mod with_servers {
         pub(crate) async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
             #[cfg(feature = "pg-pipeline")]
             if let Some(pipe) = &self.pipe
-                && let crate::pipe::Outcome::Done(r) = pipe.execute(&stmt).await
+                && let Some(r) = pipe.execute(&stmt).await
             {
                 return r;
             }
@@ -269,7 +265,7 @@ mod with_servers {
         ) -> Result<Option<QueryResult>, DbErr> {
             #[cfg(feature = "pg-pipeline")]
             if let Some(pipe) = &self.pipe
-                && let crate::pipe::Outcome::Done(r) = pipe.query(&stmt).await
+                && let Some(r) = pipe.query(&stmt).await
             {
                 return r.map(|rows| rows.into_iter().next());
             }
@@ -286,7 +282,7 @@ mod with_servers {
         pub(crate) async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
             #[cfg(feature = "pg-pipeline")]
             if let Some(pipe) = &self.pipe
-                && let crate::pipe::Outcome::Done(r) = pipe.query(&stmt).await
+                && let Some(r) = pipe.query(&stmt).await
             {
                 return r;
             }

@@ -38,6 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::BytesMut;
+use futures_util::TryStreamExt as _;
 use sea_orm::sea_query::Value;
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
 use tokio_postgres::config::{Host, SslMode};
@@ -81,13 +82,6 @@ enum Want {
     Count,
 }
 
-/// The answer, or why there is none.
-pub(crate) enum Outcome<T> {
-    Done(Result<T, DbErr>),
-    /// Not for the pipeline; run it on the lanes.
-    Declined,
-}
-
 /// Statement logging as configured for sqlx.
 struct Log {
     level: Option<log::Level>,
@@ -104,7 +98,7 @@ impl std::fmt::Debug for Pipe {
 
 impl Pipe {
     /// A pipeline for `url`, or `None` (with the reason logged) when it cannot serve
-    /// it; `warm` connections are opened now.
+    /// it. With `min_connections` set, its connections are opened now.
     pub(crate) async fn open(settings: &DbSettings, url: &str) -> Result<Option<Self>, DbErr> {
         if !settings.pipeline || settings.pipeline_connections == 0 {
             return Ok(None);
@@ -171,76 +165,80 @@ impl Pipe {
         Ok(link)
     }
 
-    /// Runs a statement and returns its rows.
-    pub(crate) async fn query(&self, stmt: &Statement) -> Outcome<Vec<QueryResult>> {
-        match self.run(stmt, Want::Rows).await {
-            Outcome::Done(r) => Outcome::Done(r.map(|a| match a {
-                Answer::Rows(rows) => rows,
-                Answer::Count(_) => Vec::new(),
-            })),
-            Outcome::Declined => Outcome::Declined,
-        }
-    }
-
-    /// Runs a statement for its row count.
-    pub(crate) async fn execute(&self, stmt: &Statement) -> Outcome<ExecResult> {
-        match self.run(stmt, Want::Count).await {
-            Outcome::Done(r) => Outcome::Done(r.map(|a| {
-                let rows_affected = match a {
-                    Answer::Count(n) => n,
-                    Answer::Rows(rows) => rows.len() as u64,
-                };
-                ExecResult::from(ProxyExecResult {
-                    last_insert_id: 0,
-                    rows_affected,
-                })
-            })),
-            Outcome::Declined => Outcome::Declined,
-        }
-    }
-
-    async fn run(&self, stmt: &Statement, want: Want) -> Outcome<Answer> {
-        let values: &[Value] = stmt.values.as_ref().map_or(&[], |v| v.0.as_slice());
-        let mut types = Vec::with_capacity(values.len());
-        for v in values {
-            match param_type(v) {
-                Some(t) => types.push(t),
-                None => return Outcome::Declined,
-            }
-        }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.links.len();
-        let link = match self.link(i).await {
-            Ok(l) => l,
-            Err(e) => return Outcome::Done(Err(e)),
+    /// Runs a statement and returns its rows; `None` when the pipeline declines it.
+    pub(crate) async fn query(&self, stmt: &Statement) -> Option<Result<Vec<QueryResult>, DbErr>> {
+        let (link, prepared) = match self.prepare(stmt, Want::Rows).await {
+            Ok(found) => found?,
+            Err(e) => return Some(Err(e)),
         };
-        let prepared = match link.prepare(&stmt.sql, types).await {
-            Ok(p) => p,
-            Err(e) => return Outcome::Done(Err(db_err(&e, want))),
+        let Prepared::Rows(st, columns) = prepared else {
+            return None;
         };
-        let params: Vec<Param<'_>> = values.iter().map(Param).collect();
-        let params: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let started = Instant::now();
-        let answer = match (&prepared, want) {
-            (Prepared::Rows(st, columns), Want::Rows) => link
-                .client
-                .query(st, &params)
-                .await
-                .and_then(|rows| read_rows(&rows, columns))
-                .map(Answer::Rows),
-            (Prepared::Rows(st, _) | Prepared::ExecOnly(st), Want::Count) => {
-                link.client.execute(st, &params).await.map(Answer::Count)
-            }
-            (Prepared::ExecOnly(_), Want::Rows) => return Outcome::Declined,
+        let rows = match link.client.query_raw(&st, params(stmt)).await {
+            Ok(stream) => stream.try_collect::<Vec<Row>>().await,
+            Err(e) => Err(e),
         };
         self.log.record(&stmt.sql, started);
-        Outcome::Done(answer.map_err(|e| db_err(&e, want)))
+        Some(
+            rows.and_then(|rows| read_rows(&rows, &columns))
+                .map_err(|e| db_err(&e, Want::Rows)),
+        )
+    }
+
+    /// Runs a statement for its row count; `None` when the pipeline declines it.
+    pub(crate) async fn execute(&self, stmt: &Statement) -> Option<Result<ExecResult, DbErr>> {
+        let (link, prepared) = match self.prepare(stmt, Want::Count).await {
+            Ok(found) => found?,
+            Err(e) => return Some(Err(e)),
+        };
+        let (Prepared::Rows(st, _) | Prepared::ExecOnly(st)) = prepared;
+        let started = Instant::now();
+        let count = link.client.execute_raw(&st, params(stmt)).await;
+        self.log.record(&stmt.sql, started);
+        Some(
+            count
+                .map(|rows_affected| {
+                    ExecResult::from(ProxyExecResult {
+                        last_insert_id: 0,
+                        rows_affected,
+                    })
+                })
+                .map_err(|e| db_err(&e, Want::Count)),
+        )
+    }
+
+    /// The statement prepared on the next connection, or `None` when a value cannot
+    /// be bound here.
+    async fn prepare(
+        &self,
+        stmt: &Statement,
+        want: Want,
+    ) -> Result<Option<(Arc<Link>, Prepared)>, DbErr> {
+        let Some(types) = values(stmt)
+            .iter()
+            .map(param_type)
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Ok(None);
+        };
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.links.len();
+        let link = self.link(i).await?;
+        let prepared = link
+            .prepare(&stmt.sql, types)
+            .await
+            .map_err(|e| db_err(&e, want))?;
+        Ok(Some((link, prepared)))
     }
 }
 
-enum Answer {
-    Rows(Vec<QueryResult>),
-    Count(u64),
+fn values(stmt: &Statement) -> &[Value] {
+    stmt.values.as_ref().map_or(&[], |v| v.0.as_slice())
+}
+
+/// The statement's values, each bound as [`param_type`] says.
+fn params(stmt: &Statement) -> impl ExactSizeIterator<Item = Param<'_>> {
+    values(stmt).iter().map(Param)
 }
 
 impl Link {
