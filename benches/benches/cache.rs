@@ -1,14 +1,17 @@
-//! One cache hit, as `/cached-queries` makes a hundred of them per request: Keel's
-//! in-process cache keeping values as themselves (answered from the thread's near
-//! copy, and with moka alone), the same moka store read through the byte interface
-//! (JSON, what every hit cost before values were kept typed), and a `HashMap` behind
-//! a lock as the floor for a lookup by string key.
+//! One cache hit, as `/cached-queries` makes a hundred of them per request, on keys
+//! spread over all 10,000 rows as there: Keel's in-process cache keeping values as
+//! themselves (answered from the thread's near copy, and with moka alone), a named
+//! cache read by id (`Cache::named`), the same moka store read through the byte
+//! interface (JSON, what every hit cost before values were kept typed), a `HashMap`
+//! behind a lock as the floor for a lookup by string key, and indexing a `Vec` (what
+//! the axum peer's `/cached-queries` does) as the floor for any cache.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use keel::cache::{Cache, CacheBackend, MemoryBackend};
 use serde::{Deserialize, Serialize};
@@ -71,31 +74,45 @@ fn filled(cache: Cache) -> (tokio::runtime::Runtime, Cache) {
     (rt, cache)
 }
 
+/// Random ids over the whole table.
+fn ids() -> Vec<i32> {
+    (0..16_384).map(|_| fastrand::i32(1..=ROWS)).collect()
+}
+
 fn keys() -> Vec<String> {
-    (0..1024)
-        .map(|_| format!("world:{}", fastrand::i32(1..=ROWS)))
-        .collect()
+    ids().into_iter().map(|id| format!("world:{id}")).collect()
 }
 
 /// Times one `get` of a random key of a filled `cache`.
 fn hits(bencher: divan::Bencher<'_, '_>, cache: Cache) {
     let (rt, cache) = filled(cache);
     let keys = keys();
+    for id in 1..=ROWS {
+        rt.block_on(cache.get::<World>(&format!("world:{id}")))
+            .unwrap()
+            .unwrap();
+    }
     let mut i = 0;
     bencher.bench_local(|| {
         i = (i + 1) % keys.len();
-        rt.block_on(cache.get::<World>(&keys[i])).unwrap().unwrap()
+        // In process a read never waits: polled once, without a runtime's overhead.
+        cache
+            .get::<World>(&keys[i])
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .unwrap()
     });
 }
 
 /// The default: a hit answered from the reading thread's near copy.
-#[divan::bench]
+#[divan::bench(sample_size = 1000)]
 fn typed_hit(bencher: divan::Bencher<'_, '_>) {
     hits(bencher, Cache::memory(100_000));
 }
 
 /// The same store without near copies: every hit goes through moka.
-#[divan::bench]
+#[divan::bench(sample_size = 1000)]
 fn typed_hit_moka_only(bencher: divan::Bencher<'_, '_>) {
     hits(
         bencher,
@@ -103,7 +120,46 @@ fn typed_hit_moka_only(bencher: divan::Bencher<'_, '_>) {
     );
 }
 
-#[divan::bench]
+/// A named cache (`world:{id}` read by id): the thread's copy is found by the id and
+/// holds the value inline. The key is not formatted for a hit.
+#[divan::bench(sample_size = 1000)]
+fn named_hit(bencher: divan::Bencher<'_, '_>) {
+    let (rt, cache) = filled(Cache::memory(100_000));
+    let worlds = cache.named::<i32, World>("world");
+    let ids = ids();
+    for id in 1..=ROWS {
+        rt.block_on(worlds.get(&id)).unwrap().unwrap();
+    }
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % ids.len();
+        worlds
+            .get(&ids[i])
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    });
+}
+
+/// The floor: a `Vec` indexed by id, no expiry, no invalidation.
+#[divan::bench(sample_size = 1000)]
+fn vec_index(bencher: divan::Bencher<'_, '_>) {
+    let all: Vec<World> = (1..=ROWS)
+        .map(|id| World {
+            id,
+            random_number: id * 7,
+        })
+        .collect();
+    let ids = ids();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % ids.len();
+        all[usize::try_from(ids[i] - 1).unwrap()].clone()
+    });
+}
+
+#[divan::bench(sample_size = 1000)]
 fn json_hit(bencher: divan::Bencher<'_, '_>) {
     hits(
         bencher,
@@ -111,7 +167,7 @@ fn json_hit(bencher: divan::Bencher<'_, '_>) {
     );
 }
 
-#[divan::bench]
+#[divan::bench(sample_size = 1000)]
 fn locked_hashmap_hit(bencher: divan::Bencher<'_, '_>) {
     let map: RwLock<HashMap<String, World>> = RwLock::new(
         (1..=ROWS)
@@ -146,8 +202,8 @@ fn backend_hits(bencher: divan::Bencher<'_, '_>, memory: &MemoryBackend) {
     }
     let keys = keys();
     // Timed from the second read of each key on: the first makes the near copy.
-    for key in &keys {
-        memory.get_typed::<World>(key).unwrap();
+    for id in 1..=ROWS {
+        memory.get_typed::<World>(&format!("world:{id}")).unwrap();
     }
     let mut i = 0;
     bencher.bench_local(|| {

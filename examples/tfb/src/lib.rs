@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use keel::axum::extract::{FromRequestParts, State};
 use keel::axum::http::request::Parts;
-use keel::cache::Cache;
+use keel::cache::{Cache, Named};
 use keel::db::Db;
 use keel::db::sea_orm::{EntityTrait, QueryOrder};
 use keel::routing::{Router, get};
@@ -129,9 +129,14 @@ async fn updates(db: Db, Count(n): Count) -> Result<Json<Vec<world::Model>>> {
 /// How long cached worlds live.
 const CACHE_TTL: Duration = Duration::from_secs(24 * 3600);
 
-async fn cached_world(cache: &Cache, db: &Db, id: i32) -> Result<world::Model> {
-    cache
-        .get_or_compute(&format!("world:{id}"), CACHE_TTL, || world_by_id(db, id))
+/// The cached worlds: entries `world:{id}` of the cache, read by id.
+fn cached_worlds(cache: &Cache) -> Named<i32, world::Model> {
+    cache.named("world")
+}
+
+async fn cached_world(worlds: &Named<i32, world::Model>, db: &Db, id: i32) -> Result<world::Model> {
+    worlds
+        .get_or_compute(&id, CACHE_TTL, || world_by_id(db, id))
         .await
 }
 
@@ -139,10 +144,10 @@ async fn cached_queries(
     State(state): State<AppState>,
     Count(n): Count,
 ) -> Result<Json<Vec<world::Model>>> {
-    let (cache, db) = (cache_of(&state)?, Db::current(&state)?);
+    let (worlds, db) = (cached_worlds(&cache_of(&state)?), Db::current(&state)?);
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(cached_world(&cache, &db, random_id()).await?);
+        out.push(cached_world(&worlds, &db, random_id()).await?);
     }
     Ok(Json(out))
 }
@@ -175,9 +180,9 @@ pub fn app() -> App {
         .plugin(|app: &mut App| {
             // Fill the cache from the table once at start, as the TechEmpower entries do.
             app.on_started(|state: AppState| async move {
-                let (cache, db) = (cache_of(&state)?, Db::current(&state)?);
+                let (worlds, db) = (cached_worlds(&cache_of(&state)?), Db::current(&state)?);
                 for w in world::Entity::find().all(&*db).await? {
-                    cache.set(&format!("world:{}", w.id), &w, CACHE_TTL).await?;
+                    worlds.set(&w.id, &w, CACHE_TTL).await?;
                 }
                 Ok(())
             });

@@ -151,6 +151,90 @@ async fn values_as_themselves_or_as_json(cache: &Cache, in_process: bool) {
     assert_eq!(got.page, "/");
 }
 
+/// A named cache reads and writes the string API's entries `{name}:{key}`: each sees
+/// the other's writes, copies end with their entry, and `get_or_compute` runs once per
+/// key at a time.
+async fn named_caches_are_the_string_entries(cache: &Cache) {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct World {
+        id: i32,
+        n: i32,
+    }
+    let long = Duration::from_secs(60);
+    let worlds = cache.named::<i32, World>("world");
+    assert_eq!(worlds.key(&5), "world:5");
+    assert_eq!(worlds.get(&5).await.unwrap(), None);
+    let five = World { id: 5, n: 1 };
+    worlds.set(&5, &five, long).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(worlds.get(&5).await.unwrap().as_ref(), Some(&five));
+    }
+    assert_eq!(
+        cache.get::<World>("world:5").await.unwrap().as_ref(),
+        Some(&five)
+    );
+    // Written through the string API, read through the name (its copy is stale).
+    let other = World { id: 5, n: 2 };
+    cache.set("world:5", &other, long).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(worlds.get(&5).await.unwrap().as_ref(), Some(&other));
+    }
+    // A second handle of the same name sees the same entries.
+    let again = cache.named::<i32, World>("world");
+    assert_eq!(again.get(&5).await.unwrap().as_ref(), Some(&other));
+    // Another type under the same name is a miss, not a wrong value.
+    assert_eq!(
+        cache.named::<i32, u64>("world").get(&5).await.unwrap(),
+        None
+    );
+    cache.delete("world:5").await.unwrap();
+    assert_eq!(worlds.get(&5).await.unwrap(), None);
+    worlds.set(&6, &five, long).await.unwrap();
+    assert_eq!(worlds.get(&6).await.unwrap().as_ref(), Some(&five));
+    worlds.delete(&6).await.unwrap();
+    assert_eq!(worlds.get(&6).await.unwrap(), None);
+
+    // A copy ends with its entry's time-to-live.
+    worlds
+        .set(&7, &five, Duration::from_millis(300))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(worlds.get(&7).await.unwrap().as_ref(), Some(&five));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(worlds.get(&7).await.unwrap(), None, "expired after its TTL");
+
+    // One computation for many callers; then served without computing.
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let worlds = worlds.clone();
+        let runs = Arc::clone(&runs);
+        tasks.push(tokio::spawn(async move {
+            worlds
+                .get_or_compute(&8, Duration::from_secs(60), || async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, keel_core::Error>(World { id: 8, n: 64 })
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), World { id: 8, n: 64 });
+    }
+    let cached = worlds
+        .get_or_compute(&8, long, || async {
+            Err::<World, _>(keel_core::Error::internal_msg("computed again"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(cached.n, 64);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn memory_backend() {
     let cache = Cache::memory(1000);
@@ -158,6 +242,7 @@ async fn memory_backend() {
     ttl_and_delete(&cache).await;
     one_computation_for_many_callers(&cache).await;
     counters_count_every_increment_within_their_window(&cache).await;
+    named_caches_are_the_string_entries(&cache).await;
 }
 
 #[tokio::test]
@@ -167,6 +252,7 @@ async fn memory_backend_without_near_copies() {
     ttl_and_delete(&cache).await;
     one_computation_for_many_callers(&cache).await;
     counters_count_every_increment_within_their_window(&cache).await;
+    named_caches_are_the_string_entries(&cache).await;
 }
 
 /// Each thread keeps copies of what it read; a write on any other thread is seen by
@@ -256,6 +342,60 @@ fn near_copies_see_every_write_from_every_thread() {
     assert_eq!(got, None);
 }
 
+/// A named cache's copies on one thread see writes made on another, through either
+/// API, and a full map of copies starts over without losing a value.
+#[test]
+fn named_copies_see_writes_from_other_threads() {
+    let cache = Cache::new(Arc::new(keel_cache::MemoryBackend::with_near(1000, 4)));
+    let rt = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    };
+    let long = Duration::from_secs(60);
+    let (to_reader, steps) = std::sync::mpsc::channel::<(u32, Option<u64>)>();
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
+    let reader_cache = cache.clone();
+    let reader = std::thread::spawn(move || {
+        let rt = rt();
+        let named = reader_cache.named::<u32, u64>("n");
+        for (key, expected) in steps {
+            for _ in 0..2 {
+                assert_eq!(rt.block_on(named.get(&key)).unwrap(), expected, "key {key}");
+            }
+            // Past the near cache's capacity (4): the map starts over.
+            for other in 100..106 {
+                let _ = rt.block_on(named.get(&other)).unwrap();
+            }
+            done_tx.send(()).unwrap();
+        }
+    });
+    let writer = rt();
+    let named = cache.named::<u32, u64>("n");
+    let steps: [(u32, Option<u64>, bool); 5] = [
+        (1, Some(10), true),
+        (1, Some(11), false),
+        (1, None, true),
+        (2, Some(20), false),
+        (1, Some(12), true),
+    ];
+    for (key, value, through_name) in steps {
+        match (value, through_name) {
+            (Some(v), true) => writer.block_on(named.set(&key, &v, long)).unwrap(),
+            (Some(v), false) => writer
+                .block_on(cache.set(&format!("n:{key}"), &v, long))
+                .unwrap(),
+            (None, true) => writer.block_on(named.delete(&key)).unwrap(),
+            (None, false) => writer.block_on(cache.delete(&format!("n:{key}"))).unwrap(),
+        }
+        to_reader.send((key, value)).unwrap();
+        done.recv().unwrap();
+    }
+    drop(to_reader);
+    reader.join().unwrap();
+}
+
 #[tokio::test]
 async fn the_extractor_serves_handlers() {
     let hits = Arc::new(AtomicUsize::new(0));
@@ -307,6 +447,7 @@ mod redis_backend {
         ttl_and_delete(&cache).await;
         one_computation_for_many_callers(&cache).await;
         counters_count_every_increment_within_their_window(&cache).await;
+        named_caches_are_the_string_entries(&cache).await;
     }
 
     struct Server(std::process::Child);

@@ -1,0 +1,247 @@
+//! Named caches: values of one type under typed keys (Spring's named caches, a
+//! key prefix in Django or Rails).
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use keel_core::Error;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Cache, NearShared};
+
+/// The values of type `V` kept under the keys `{name}:{key}` of a [`Cache`], made by
+/// [`Cache::named`].
+///
+/// It is the same cache as the string API, seen through typed keys: `named("world")`
+/// with key `5` reads and writes the entry `"world:5"`, in process and in Redis alike,
+/// so a `cache.delete("world:5")` is seen by the next `get(&5)`.
+///
+/// What it adds in process: each thread keeps its own copies of what it read keyed by
+/// `K` itself, with the value inline, so a repeated read is one hash of the key and
+/// one probe of a compact map (no key string to format, hash and compare, no pointer
+/// to follow to the value). Copies stay exact as the string API's do: a write of the
+/// entry from any thread (through either API) makes every copy of it stale, and a copy
+/// never outlives its entry's time-to-live.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use keel_cache::Cache;
+///
+/// async fn price(cache: Cache, id: i32) -> keel_core::Result<u64> {
+///     let prices = cache.named::<i32, u64>("price");
+///     prices
+///         .get_or_compute(&id, Duration::from_secs(60), || async move {
+///             Ok::<_, keel_core::Error>(u64::try_from(id).unwrap_or(0) * 100) // the expensive part
+///         })
+///         .await
+/// }
+/// ```
+pub struct Named<K, V> {
+    cache: Cache,
+    name: Arc<str>,
+    /// This name's copies (in process, with the near cache on).
+    copies: Option<Arc<NamedCopies>>,
+    _types: PhantomData<fn(K) -> V>,
+}
+
+impl<K, V> Clone for Named<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            cache: self.cache.clone(),
+            name: Arc::clone(&self.name),
+            copies: self.copies.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K, V> std::fmt::Debug for Named<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Named")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What identifies one name's copies on every thread, shared by all its handles.
+pub(crate) struct NamedCopies {
+    near: Arc<NearShared>,
+}
+
+impl NamedCopies {
+    pub(crate) fn new(near: Arc<NearShared>) -> Self {
+        Self { near }
+    }
+}
+
+/// A thread's copy of an entry: the write counter it was read under and its count
+/// then, when the entry expires, the value.
+struct Copy<V> {
+    writes: u64,
+    /// Its [`clock::deadline`](crate::clock::deadline).
+    deadline: u64,
+    slot: u8,
+    value: V,
+}
+
+type Copies<K, V> = HashMap<K, Copy<V>>;
+
+/// A thread's copies of every name, each known by a weak pointer to its shared
+/// identity (a `Copies<K, V>` each).
+type AllCopies = Vec<(Weak<NamedCopies>, Box<dyn Any>)>;
+
+thread_local! {
+    /// This thread's copies.
+    static COPIES: RefCell<AllCopies> = const { RefCell::new(Vec::new()) };
+}
+
+impl Cache {
+    /// The values of type `V` under the keys `{name}:{key}`: see [`Named`]. Cheap to
+    /// call per request (one short lock); every handle of the same name and types
+    /// shares its copies. Names are meant to be fixed in code: each one used is kept
+    /// for the life of the cache.
+    pub fn named<K, V>(&self, name: &str) -> Named<K, V>
+    where
+        K: Display + Hash + Eq + Clone + 'static,
+        V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let copies = self
+            .backend
+            .as_memory()
+            .and_then(|memory| memory.named_copies(name, std::any::TypeId::of::<(K, V)>()));
+        Named {
+            cache: self.clone(),
+            name: name.into(),
+            copies,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K, V> Named<K, V>
+where
+    K: Display + Hash + Eq + Clone + 'static,
+    V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// The cache key of `key`: `{name}:{key}`.
+    pub fn key(&self, key: &K) -> String {
+        format!("{}:{key}", self.name)
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value under `key`, if present, fresh and a `V`.
+    pub async fn get(&self, key: &K) -> Result<Option<V>, Error> {
+        if let Some(v) = self.copy_of(key) {
+            return Ok(Some(v));
+        }
+        let full = self.key(key);
+        if let Some(found) = self.read_and_copy(key, &full) {
+            return Ok(found);
+        }
+        self.cache.get(&full).await
+    }
+
+    /// Stores `value` under `key` for `ttl`.
+    pub async fn set(&self, key: &K, value: &V, ttl: Duration) -> Result<(), Error> {
+        self.cache.set(&self.key(key), value, ttl).await
+    }
+
+    /// Removes `key`.
+    pub async fn delete(&self, key: &K) -> Result<(), Error> {
+        self.cache.delete(&self.key(key)).await
+    }
+
+    /// The value under `key`, or the result of `compute` (stored for `ttl`), as
+    /// [`Cache::get_or_compute`]: one computation per key at a time.
+    pub async fn get_or_compute<F, Fut, E>(
+        &self,
+        key: &K,
+        ttl: Duration,
+        compute: F,
+    ) -> Result<V, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        E: Into<Error>,
+    {
+        if let Some(v) = self.copy_of(key) {
+            return Ok(v);
+        }
+        let full = self.key(key);
+        if let Some(Some(v)) = self.read_and_copy(key, &full) {
+            return Ok(v);
+        }
+        self.cache.get_or_compute(&full, ttl, compute).await
+    }
+
+    /// This thread's copy of `key`, while it is exact.
+    fn copy_of(&self, key: &K) -> Option<V> {
+        let copies = self.copies.as_ref()?;
+        COPIES
+            .try_with(|all| {
+                let all = all.borrow();
+                let (_, map) = all
+                    .iter()
+                    .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(copies)))?;
+                let copy = map.downcast_ref::<Copies<K, V>>()?.get(key)?;
+                (copies.near.writes_at(usize::from(copy.slot)) == copy.writes
+                    && crate::clock::live(copy.deadline))
+                .then(|| copy.value.clone())
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// In process: the entry under `full` read from the shared store, copied for this
+    /// thread (`Some(None)`: absent or not a `V`). `None`: not in process.
+    fn read_and_copy(&self, key: &K, full: &str) -> Option<Option<V>> {
+        let copies = self.copies.as_ref()?;
+        let memory = self.cache.backend.as_memory()?;
+        let Some((slot, writes, entry)) = memory.entry_for_copy(full) else {
+            return Some(None);
+        };
+        let Some(value) = crate::typed::<V>(&entry) else {
+            return Some(None);
+        };
+        let Some(deadline) = crate::clock::deadline(entry.until) else {
+            return Some(Some(value));
+        };
+        let copy = Copy {
+            writes,
+            deadline,
+            slot,
+            value: value.clone(),
+        };
+        let _ = COPIES.try_with(|all| {
+            let mut all = all.borrow_mut();
+            let mine = all
+                .iter()
+                .position(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(copies)));
+            let i = mine.unwrap_or_else(|| {
+                // Copies of caches dropped since go first.
+                all.retain(|(owner, _)| owner.strong_count() > 0);
+                all.push((Arc::downgrade(copies), Box::new(Copies::<K, V>::new())));
+                all.len() - 1
+            });
+            if let Some(map) = all[i].1.downcast_mut::<Copies<K, V>>() {
+                if map.len() >= copies.near.capacity && !map.contains_key(key) {
+                    map.clear();
+                }
+                map.insert(key.clone(), copy);
+            }
+        });
+        Some(Some(value))
+    }
+}
