@@ -89,9 +89,9 @@ fn handwritten(bencher: divan::Bencher<'_, '_>) {
         let mut out = String::with_capacity(2048);
         out.push_str("<!DOCTYPE html>\n<html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>\n");
         for f in &page.fortunes {
-            write!(
+            writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td>{}</td></tr>",
                 f.id,
                 keel_core::html::escape(&f.message)
             )
