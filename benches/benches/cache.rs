@@ -142,6 +142,30 @@ fn named_hit(bencher: divan::Bencher<'_, '_>) {
     });
 }
 
+/// A hundred ids read in one `get_many`, as `/cached-queries` does: the copies are
+/// read under one borrow and one clock reading, and the CPU overlaps their cache
+/// misses. Reported per id.
+#[divan::bench(sample_size = 100)]
+fn named_hit_many(bencher: divan::Bencher<'_, '_>) {
+    let (rt, cache) = filled(Cache::memory(100_000));
+    let worlds = cache.named::<i32, World>("world");
+    for id in 1..=ROWS {
+        rt.block_on(worlds.get(&id)).unwrap().unwrap();
+    }
+    let batches: Vec<Vec<i32>> = ids().chunks(100).map(<[i32]>::to_vec).collect();
+    let mut i = 0;
+    bencher
+        .counter(divan::counter::ItemsCount::new(100usize))
+        .bench_local(|| {
+            i = (i + 1) % batches.len();
+            worlds
+                .get_many(&batches[i])
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+        });
+}
+
 /// The floor: a `Vec` indexed by id, no expiry, no invalidation.
 #[divan::bench(sample_size = 1000)]
 fn vec_index(bencher: divan::Bencher<'_, '_>) {

@@ -186,6 +186,90 @@ where
         self.cache.get_or_compute(&full, ttl, compute).await
     }
 
+    /// The values under `keys`, in order (`None`: absent, expired or not a `V`). In
+    /// process the thread's copies are read in one pass; in Redis, one `MGET`.
+    pub async fn get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, Error> {
+        if self.copies.is_none() {
+            let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+            let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+            return self.cache.get_many(&refs).await;
+        }
+        let mut out = self.copies_of(keys);
+        for (key, slot) in keys.iter().zip(out.iter_mut()) {
+            if slot.is_none() {
+                *slot = self.read_and_copy(key, &self.key(key)).flatten();
+            }
+        }
+        Ok(out)
+    }
+
+    /// The values under `keys`, in order, computing (concurrently) and storing for
+    /// `ttl` the ones missing (Rails' `fetch_multi`). Each computation is single-flight
+    /// as in [`get_or_compute`](Self::get_or_compute).
+    pub async fn get_many_or_compute<F, Fut, E>(
+        &self,
+        keys: &[K],
+        ttl: Duration,
+        compute: F,
+    ) -> Result<Vec<V>, Error>
+    where
+        F: Fn(&K) -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        E: Into<Error>,
+    {
+        let found = match self.get_many(keys).await {
+            Ok(found) => found,
+            // Each key then goes its own way (computed, or the error).
+            Err(e) if self.cache.fall_through => {
+                tracing::warn!(target: "keel::cache", name = %self.name, error = %e, "cache unavailable; computing without it");
+                vec![None; keys.len()]
+            }
+            Err(e) => return Err(e),
+        };
+        let missing = found
+            .iter()
+            .zip(keys)
+            .filter(|(v, _)| v.is_none())
+            .map(|(_, key)| self.get_or_compute(key, ttl, || compute(key)));
+        let mut computed = futures_util::future::try_join_all(missing)
+            .await?
+            .into_iter();
+        found
+            .into_iter()
+            .map(|v| v.or_else(|| computed.next()))
+            .collect::<Option<Vec<V>>>()
+            .ok_or_else(|| Error::internal_msg("a computed value went missing"))
+    }
+
+    /// This thread's live copies of `keys` (`None` where there is none), read under one
+    /// borrow and one reading of the clock.
+    fn copies_of(&self, keys: &[K]) -> Vec<Option<V>> {
+        let Some(copies) = self.copies.as_ref() else {
+            return vec![None; keys.len()];
+        };
+        COPIES
+            .try_with(|all| {
+                let all = all.borrow();
+                let map = all
+                    .iter()
+                    .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(copies)))
+                    .and_then(|(_, map)| map.downcast_ref::<Copies<K, V>>());
+                let Some(map) = map else {
+                    return vec![None; keys.len()];
+                };
+                let now = crate::clock::now();
+                keys.iter()
+                    .map(|key| {
+                        let copy = map.get(key)?;
+                        (copies.near.writes_at(usize::from(copy.slot)) == copy.writes
+                            && copy.deadline > now)
+                            .then(|| copy.value.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|_| vec![None; keys.len()])
+    }
+
     /// This thread's copy of `key`, while it is exact.
     fn copy_of(&self, key: &K) -> Option<V> {
         let copies = self.copies.as_ref()?;

@@ -134,22 +134,17 @@ fn cached_worlds(cache: &Cache) -> Named<i32, world::Model> {
     cache.named("world")
 }
 
-async fn cached_world(worlds: &Named<i32, world::Model>, db: &Db, id: i32) -> Result<world::Model> {
-    worlds
-        .get_or_compute(&id, CACHE_TTL, || world_by_id(db, id))
-        .await
-}
-
 async fn cached_queries(
     State(state): State<AppState>,
     Count(n): Count,
 ) -> Result<Json<Vec<world::Model>>> {
     let (worlds, db) = (cached_worlds(&cache_of(&state)?), Db::current(&state)?);
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        out.push(cached_world(&worlds, &db, random_id()).await?);
-    }
-    Ok(Json(out))
+    let ids: Vec<i32> = (0..n).map(|_| random_id()).collect();
+    // All ids in one call (Rails' fetch_multi): hits read together, misses computed.
+    let found = worlds
+        .get_many_or_compute(&ids, CACHE_TTL, |&id| world_by_id(&db, id))
+        .await?;
+    Ok(Json(found))
 }
 
 fn cache_of(state: &AppState) -> Result<Cache> {

@@ -194,6 +194,69 @@ async fn named_caches_are_the_string_entries(cache: &Cache) {
     worlds.delete(&6).await.unwrap();
     assert_eq!(worlds.get(&6).await.unwrap(), None);
 
+    // Many at once: in order, misses as None, the copies of a second read included.
+    worlds.set(&10, &five, long).await.unwrap();
+    cache.set("world:11", &other, long).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            worlds.get_many(&[10, 12, 11, 10]).await.unwrap(),
+            vec![
+                Some(five.clone()),
+                None,
+                Some(other.clone()),
+                Some(five.clone())
+            ]
+        );
+    }
+    assert_eq!(
+        cache
+            .get_many::<World>(&["world:11", "world:12", "world:10"])
+            .await
+            .unwrap(),
+        vec![Some(other.clone()), None, Some(five.clone())]
+    );
+    cache.delete("world:10").await.unwrap();
+    assert_eq!(worlds.get_many(&[10]).await.unwrap(), vec![None]);
+    // Only the missing ones are computed, and then stored.
+    let computed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let got = worlds
+        .get_many_or_compute(&[11, 13, 14], long, |&id| {
+            let computed = Arc::clone(&computed);
+            async move {
+                computed.lock().unwrap().push(id);
+                Ok::<_, keel_core::Error>(World { id, n: id * 2 })
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            other.clone(),
+            World { id: 13, n: 26 },
+            World { id: 14, n: 28 }
+        ]
+    );
+    let mut computed_ids = computed.lock().unwrap().clone();
+    computed_ids.sort_unstable();
+    assert_eq!(computed_ids, vec![13, 14]);
+    assert_eq!(
+        cache.get::<World>("world:14").await.unwrap(),
+        Some(World { id: 14, n: 28 })
+    );
+    let failed = worlds
+        .get_many_or_compute(&[11, 15], long, |_| async {
+            Err::<World, _>(keel_core::Error::internal_msg("no such world"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(failed.status(), 500);
+    assert_eq!(
+        worlds.get(&15).await.unwrap(),
+        None,
+        "a failed computation stores nothing"
+    );
+
     // A copy ends with its entry's time-to-live.
     worlds
         .set(&7, &five, Duration::from_millis(300))
@@ -363,6 +426,11 @@ fn named_copies_see_writes_from_other_threads() {
         for (key, expected) in steps {
             for _ in 0..2 {
                 assert_eq!(rt.block_on(named.get(&key)).unwrap(), expected, "key {key}");
+                assert_eq!(
+                    rt.block_on(named.get_many(&[key, 999])).unwrap(),
+                    vec![expected, None],
+                    "key {key}, read with others"
+                );
             }
             // Past the near cache's capacity (4): the map starts over.
             for other in 100..106 {
