@@ -318,17 +318,19 @@ async fn memory_backend_without_near_copies() {
     named_caches_are_the_string_entries(&cache).await;
 }
 
+/// A runtime for one of a test's threads.
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
 /// Each thread keeps copies of what it read; a write on any other thread is seen by
 /// the next read everywhere, and a copy never outlives its entry.
 #[test]
 fn near_copies_see_every_write_from_every_thread() {
     let cache = Cache::new(Arc::new(keel_cache::MemoryBackend::with_near(1000, 4)));
-    let rt = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-    };
     let long = Duration::from_secs(60);
     // (the key, what a reader must see after the writer's step)
     let steps: [(&str, Option<u32>); 5] = [
@@ -410,12 +412,6 @@ fn near_copies_see_every_write_from_every_thread() {
 #[test]
 fn named_copies_see_writes_from_other_threads() {
     let cache = Cache::new(Arc::new(keel_cache::MemoryBackend::with_near(1000, 4)));
-    let rt = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-    };
     let long = Duration::from_secs(60);
     let (to_reader, steps) = std::sync::mpsc::channel::<(u32, Option<u64>)>();
     let (done_tx, done) = std::sync::mpsc::channel::<()>();
