@@ -166,6 +166,34 @@ fn named_hit_many(bencher: divan::Bencher<'_, '_>) {
         });
 }
 
+/// A hundred string keys in one `Cache::get_many`: the thread's copies read under one
+/// borrow and one clock reading. Reported per key.
+#[divan::bench(sample_size = 100)]
+fn typed_hit_many(bencher: divan::Bencher<'_, '_>) {
+    let (rt, cache) = filled(Cache::memory(100_000));
+    for id in 1..=ROWS {
+        rt.block_on(cache.get::<World>(&format!("world:{id}")))
+            .unwrap()
+            .unwrap();
+    }
+    let keys = keys();
+    let batches: Vec<Vec<&str>> = keys
+        .chunks(100)
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let mut i = 0;
+    bencher
+        .counter(divan::counter::ItemsCount::new(100usize))
+        .bench_local(|| {
+            i = (i + 1) % batches.len();
+            cache
+                .get_many::<World>(&batches[i])
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+        });
+}
+
 /// The floor: a `Vec` indexed by id, no expiry, no invalidation.
 #[divan::bench(sample_size = 1000)]
 fn vec_index(bencher: divan::Bencher<'_, '_>) {

@@ -351,6 +351,10 @@ fn near_copies_see_every_write_from_every_thread() {
             for _ in 0..2 {
                 let got: Option<u32> = rt.block_on(reader_cache.get(&key)).unwrap();
                 assert_eq!(got, expected, "key {key}");
+                let many: Vec<Option<u32>> = rt
+                    .block_on(reader_cache.get_many(&[key.as_str(), "nothing"]))
+                    .unwrap();
+                assert_eq!(many, vec![expected, None], "key {key}, read with others");
             }
             // Keep copies of other keys too, past the near cache's capacity.
             for other in ["x", "y", "z", "w", "v"] {
