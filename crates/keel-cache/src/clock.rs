@@ -63,11 +63,6 @@ pub(crate) fn deadline(until: Instant) -> Option<u64> {
     Some(start.saturating_add(left))
 }
 
-/// Whether a copy with `deadline` may still be used.
-pub(crate) fn live(deadline: u64) -> bool {
-    deadline > imp::now()
-}
-
 /// Now, on the clock deadlines are on: a copy with `deadline > now()` may be used by a
 /// read that started before this call.
 pub(crate) fn now() -> u64 {
@@ -83,11 +78,11 @@ mod tests {
     fn a_copy_ends_before_its_entry() {
         let until = Instant::now() + Duration::from_millis(200);
         let deadline = deadline(until).unwrap();
-        assert!(live(deadline));
+        assert!(deadline > now());
         while Instant::now() < until {
             std::thread::sleep(Duration::from_millis(1));
         }
-        assert!(!live(deadline), "a copy outlived its entry");
+        assert!(deadline <= now(), "a copy outlived its entry");
         assert_eq!(super::deadline(Instant::now()), None);
         assert_eq!(
             super::deadline(Instant::now() + Duration::from_nanos(imp::lag() / 2)),

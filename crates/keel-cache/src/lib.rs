@@ -172,19 +172,55 @@ struct NearCopy {
     entry: Entry,
 }
 
-/// A thread's copies for one backend, known by a weak pointer to its shared part
-/// (so the copies of a dropped backend are recognised and let go). Keys of up to 24
-/// bytes are kept inline in the map's slot: a lookup then touches one slot, not the
-/// slot and the key's own allocation (`/cached-queries` measured both as cache
-/// misses).
-type NearMaps = Vec<(
-    std::sync::Weak<NearShared>,
-    HashMap<compact_str::CompactString, NearCopy>,
-)>;
+impl NearCopy {
+    /// Whether the copy is still exact: made under the key's current write count
+    /// (`writes`), before its deadline (`now`: [`clock::now`]).
+    fn live(&self, writes: u64, now: u64) -> bool {
+        self.writes == writes && self.deadline > now
+    }
+}
+
+/// A thread's copies, per backend. Keys of up to 24 bytes are kept inline in the
+/// map's slot: a lookup then touches one slot, not the slot and the key's own
+/// allocation (`/cached-queries` measured both as cache misses).
+type NearMaps = Owned<NearShared, HashMap<compact_str::CompactString, NearCopy>>;
 
 thread_local! {
     /// This thread's copies, per backend (usually one).
     static NEAR: std::cell::RefCell<NearMaps> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A thread's parts of shared owners (near copies per backend, named copies per
+/// name), each beside a weak pointer to its owner, so that the parts of an owner
+/// dropped since are recognised and let go.
+type Owned<O, M> = Vec<(std::sync::Weak<O>, M)>;
+
+/// `owner`'s part of `list`.
+fn owned<'a, O, M>(list: &'a Owned<O, M>, owner: &Arc<O>) -> Option<&'a M> {
+    list.iter()
+        .find(|(o, _)| std::ptr::eq(o.as_ptr(), Arc::as_ptr(owner)))
+        .map(|(_, part)| part)
+}
+
+/// `owner`'s part of `list`, made by `new` (after letting go of the parts of dropped
+/// owners) if it has none yet.
+fn owned_mut<'a, O, M>(
+    list: &'a mut Owned<O, M>,
+    owner: &Arc<O>,
+    new: impl FnOnce() -> M,
+) -> &'a mut M {
+    let i = match list
+        .iter()
+        .position(|(o, _)| std::ptr::eq(o.as_ptr(), Arc::as_ptr(owner)))
+    {
+        Some(i) => i,
+        None => {
+            list.retain(|(o, _)| o.strong_count() > 0);
+            list.push((Arc::downgrade(owner), new()));
+            list.len() - 1
+        }
+    };
+    &mut list[i].1
 }
 
 /// The write counter of `key` (FNV-1a: keys are short).
@@ -229,11 +265,9 @@ impl NearShared {
     ) -> Result<R, impl FnOnce(&Entry) -> R> {
         NEAR.with(|near| {
             let near = near.borrow();
-            let copy = near
-                .iter()
-                .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(self)))
-                .and_then(|(_, map)| map.get(key))
-                .filter(|c| c.writes == writes && clock::live(c.deadline));
+            let copy = owned(&near, self)
+                .and_then(|map| map.get(key))
+                .filter(|c| c.live(writes, clock::now()));
             match copy {
                 Some(c) => Ok(read(&c.entry)),
                 None => Err(read),
@@ -251,10 +285,7 @@ impl NearShared {
     ) -> Vec<Option<R>> {
         NEAR.with(|near| {
             let near = near.borrow();
-            let Some((_, map)) = near
-                .iter()
-                .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(self)))
-            else {
+            let Some(map) = owned(&near, self) else {
                 return keys.iter().map(|_| None).collect();
             };
             let now = clock::now();
@@ -262,7 +293,7 @@ impl NearShared {
                 .zip(writes)
                 .map(|(key, writes)| {
                     let copy = map.get(*key)?;
-                    (copy.writes == *writes && copy.deadline > now).then(|| read(&copy.entry))
+                    copy.live(*writes, now).then(|| read(&copy.entry))
                 })
                 .collect()
         })
@@ -274,19 +305,7 @@ impl NearShared {
         };
         NEAR.with(|near| {
             let mut near = near.borrow_mut();
-            let mine = near
-                .iter()
-                .position(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(self)));
-            let map = match mine {
-                Some(i) => &mut near[i].1,
-                None => {
-                    // Copies of backends dropped since go first.
-                    near.retain(|(owner, _)| owner.strong_count() > 0);
-                    near.push((Arc::downgrade(self), HashMap::new()));
-                    let last = near.len() - 1;
-                    &mut near[last].1
-                }
-            };
+            let map = owned_mut(&mut near, self, HashMap::new);
             if let Some(copy) = map.get_mut(key) {
                 copy.writes = writes;
                 copy.deadline = deadline;
@@ -357,6 +376,11 @@ fn typed<T: DeserializeOwned + Clone + 'static>(entry: &Entry) -> Option<T> {
         return Some(v.clone());
     }
     serde_json::from_slice(&entry.json()?).ok()
+}
+
+/// Bytes read from a backend as a `T` (`None`: absent or not a `T`).
+fn from_json<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Option<T> {
+    serde_json::from_slice(&bytes?).ok()
 }
 
 /// Entries expire `ttl` after they were written.
@@ -759,11 +783,7 @@ impl Cache {
         if let Some(memory) = self.backend.as_memory() {
             return Ok(memory.get_typed(key));
         }
-        Ok(self
-            .backend
-            .get(key)
-            .await?
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+        Ok(from_json(self.backend.get(key).await?))
     }
 
     /// The values under `keys`, in order, each `None` when absent, expired or not a
@@ -780,7 +800,7 @@ impl Cache {
             .get_many(keys)
             .await?
             .into_iter()
-            .map(|bytes| bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+            .map(from_json)
             .collect())
     }
 

@@ -8,14 +8,14 @@ use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use keel_core::Error;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Cache, NearShared};
+use crate::{Cache, NearShared, Owned, owned, owned_mut};
 
 /// The values of type `V` kept under the keys `{name}:{key}` of a [`Cache`], made by
 /// [`Cache::named`].
@@ -92,11 +92,18 @@ struct Copy<V> {
     value: V,
 }
 
+impl<V> Copy<V> {
+    /// Whether the copy is still exact: its string key's write counter unchanged and
+    /// its deadline after `now` ([`clock::now`](crate::clock::now)).
+    fn live(&self, near: &NearShared, now: u64) -> bool {
+        near.writes_at(usize::from(self.slot)) == self.writes && self.deadline > now
+    }
+}
+
 type Copies<K, V> = HashMap<K, Copy<V>>;
 
-/// A thread's copies of every name, each known by a weak pointer to its shared
-/// identity (a `Copies<K, V>` each).
-type AllCopies = Vec<(Weak<NamedCopies>, Box<dyn Any>)>;
+/// A thread's copies of every name (a `Copies<K, V>` each).
+type AllCopies = Owned<NamedCopies, Box<dyn Any>>;
 
 thread_local! {
     /// This thread's copies.
@@ -250,20 +257,15 @@ where
         COPIES
             .try_with(|all| {
                 let all = all.borrow();
-                let map = all
-                    .iter()
-                    .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(copies)))
-                    .and_then(|(_, map)| map.downcast_ref::<Copies<K, V>>());
-                let Some(map) = map else {
+                let Some(map) = owned(&all, copies).and_then(|m| m.downcast_ref::<Copies<K, V>>())
+                else {
                     return vec![None; keys.len()];
                 };
                 let now = crate::clock::now();
                 keys.iter()
                     .map(|key| {
                         let copy = map.get(key)?;
-                        (copies.near.writes_at(usize::from(copy.slot)) == copy.writes
-                            && copy.deadline > now)
-                            .then(|| copy.value.clone())
+                        copy.live(&copies.near, now).then(|| copy.value.clone())
                     })
                     .collect()
             })
@@ -276,13 +278,11 @@ where
         COPIES
             .try_with(|all| {
                 let all = all.borrow();
-                let (_, map) = all
-                    .iter()
-                    .find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(copies)))?;
-                let copy = map.downcast_ref::<Copies<K, V>>()?.get(key)?;
-                (copies.near.writes_at(usize::from(copy.slot)) == copy.writes
-                    && crate::clock::live(copy.deadline))
-                .then(|| copy.value.clone())
+                let copy = owned(&all, copies)?
+                    .downcast_ref::<Copies<K, V>>()?
+                    .get(key)?;
+                copy.live(&copies.near, crate::clock::now())
+                    .then(|| copy.value.clone())
             })
             .ok()
             .flatten()
@@ -310,16 +310,8 @@ where
         };
         let _ = COPIES.try_with(|all| {
             let mut all = all.borrow_mut();
-            let mine = all
-                .iter()
-                .position(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(copies)));
-            let i = mine.unwrap_or_else(|| {
-                // Copies of caches dropped since go first.
-                all.retain(|(owner, _)| owner.strong_count() > 0);
-                all.push((Arc::downgrade(copies), Box::new(Copies::<K, V>::new())));
-                all.len() - 1
-            });
-            if let Some(map) = all[i].1.downcast_mut::<Copies<K, V>>() {
+            let mine = owned_mut(&mut all, copies, || Box::new(Copies::<K, V>::new()));
+            if let Some(map) = mine.downcast_mut::<Copies<K, V>>() {
                 if map.len() >= copies.near.capacity && !map.contains_key(key) {
                     map.clear();
                 }

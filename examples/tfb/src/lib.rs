@@ -9,7 +9,7 @@ pub mod models;
 
 use std::time::Duration;
 
-use keel::axum::extract::{FromRequestParts, State};
+use keel::axum::extract::FromRequestParts;
 use keel::axum::http::request::Parts;
 use keel::cache::{Cache, Named};
 use keel::db::Db;
@@ -134,11 +134,8 @@ fn cached_worlds(cache: &Cache) -> Named<i32, world::Model> {
     cache.named("world")
 }
 
-async fn cached_queries(
-    State(state): State<AppState>,
-    Count(n): Count,
-) -> Result<Json<Vec<world::Model>>> {
-    let (worlds, db) = (cached_worlds(&cache_of(&state)?), Db::current(&state)?);
+async fn cached_queries(cache: Cache, db: Db, Count(n): Count) -> Result<Json<Vec<world::Model>>> {
+    let worlds = cached_worlds(&cache);
     let ids: Vec<i32> = (0..n).map(|_| random_id()).collect();
     // All ids in one call (Rails' fetch_multi): hits read together, misses computed.
     let found = worlds
