@@ -551,7 +551,7 @@ pub fn with_permissions(
         app.wrap_router(layer_order::AUTH, move |router, state: &AppState| {
             let info = Arc::new(LoginInfo {
                 login_url: state.url_for("auth_login", &[] as &[(&str, &str)]).ok(),
-                scheme,
+                scheme: scheme.clone(),
             });
             router.layer(axum::middleware::from_fn_with_state(
                 (state.clone(), info),

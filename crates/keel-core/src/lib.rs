@@ -34,7 +34,7 @@ pub mod template;
 pub mod time;
 pub mod worker;
 
-pub use app::{App, BuiltApp, StartedApp, layer_order};
+pub use app::{App, BuiltApp, StartedApp, WorkerRouters, layer_order};
 pub use config::{Config, ConfigError, Environment};
 pub use error::{BoxError, Error, ErrorClassifier, ErrorKind, FieldError, Problem, Result};
 pub use routing::Router;

@@ -86,6 +86,7 @@ pub struct ReadinessResult {
     pub outcome: Result<(), String>,
 }
 
+#[derive(Clone)]
 pub(crate) struct StateInner {
     pub(crate) name: String,
     pub(crate) config: Config,
@@ -118,6 +119,17 @@ impl AppState {
     pub(crate) fn from_inner(inner: StateInner) -> Self {
         Self {
             inner: Arc::new(inner),
+        }
+    }
+
+    /// A copy of the state with its own reference count: the same name, config,
+    /// routes and values (the values are shared, not copied). Cloning either copy
+    /// touches only its own counter, which is what a server worker on its own core
+    /// wants (see `StartedApp::worker_router`).
+    #[must_use]
+    pub fn worker_copy(&self) -> Self {
+        Self {
+            inner: Arc::new((*self.inner).clone()),
         }
     }
 

@@ -244,7 +244,7 @@ pub(crate) fn install(app: &mut App) {
     });
     app.wrap_router(layer_order::CSRF, move |router, _state: &AppState| {
         router.layer(axum::middleware::from_fn_with_state(
-            config,
+            config.clone(),
             csrf_middleware,
         ))
     });

@@ -355,13 +355,17 @@ impl HttpApp {
     }
 
     /// A factory for [`serve::Server::bind_with`].
+    ///
+    /// Each service it makes (one per server worker) has a router of its own around
+    /// its own copy of the state ([`keel_core::StartedApp::worker_router`]), so that
+    /// workers on different cores share no per-request reference counts.
     pub fn service_factory(&self) -> serve::ServiceFactory {
-        let router = self.started.router();
+        let routers = self.started.worker_routers();
         let state = self.started.state().clone();
         let stack = Arc::clone(&self.stack);
         Arc::new(move || {
             middleware::default_stack(
-                router.clone(),
+                routers.router(),
                 &state,
                 &stack.settings,
                 stack.metrics.as_ref(),

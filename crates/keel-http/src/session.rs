@@ -562,7 +562,7 @@ pub fn plugin(app: &mut App) {
         let config = Arc::new(SessionConfig::new(&settings, environment, &secret, backend));
         app.extensions().insert(Arc::clone(&config));
         app.wrap_router(layer_order::SESSION, move |router, _state: &AppState| {
-            router.layer(axum::middleware::from_fn_with_state(config, session_middleware))
+            router.layer(axum::middleware::from_fn_with_state(config.clone(), session_middleware))
         });
     });
 }

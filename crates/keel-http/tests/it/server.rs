@@ -157,6 +157,69 @@ async fn per_core_mode_serves_on_every_worker() {
     handle.await.unwrap();
 }
 
+/// Counts requests across workers: a value every worker's state copy shares.
+struct Hits(std::sync::atomic::AtomicUsize);
+
+#[tokio::test]
+async fn per_core_workers_have_their_own_routers_over_shared_values() {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::extract::State;
+    use axum::response::Response;
+    use keel_core::{App, AppState};
+
+    let built = Arc::new(AtomicUsize::new(0));
+    let wraps = Arc::clone(&built);
+    let app = support::app()
+        .plugin(move |app: &mut App| {
+            app.extensions().insert(Hits(AtomicUsize::new(0)));
+            let wraps = Arc::clone(&wraps);
+            // Each router built gets its own number, echoed in `x-router`.
+            app.wrap_router(0, move |router, _state: &AppState| {
+                let n = wraps.fetch_add(1, Ordering::SeqCst);
+                router.layer(axum::middleware::map_response(
+                    move |mut res: Response| async move {
+                        res.headers_mut().insert("x-router", n.into());
+                        res
+                    },
+                ))
+            });
+        })
+        .routes(Router::new().route(
+            "/hit",
+            get(|State(state): State<AppState>| async move {
+                let hits = &state.get::<Hits>().expect("installed").0;
+                (hits.fetch_add(1, Ordering::SeqCst) + 1).to_string()
+            }),
+        ));
+    let (addr, stop, handle) = support::serve(app, |s| {
+        s.runtime = RuntimeMode::PerCore;
+        s.workers = 2;
+    })
+    .await;
+    let mut routers = BTreeSet::new();
+    let mut counts = Vec::new();
+    for _ in 0..24 {
+        let mut conn = RawConn::connect(addr).await;
+        conn.send(get_req("/hit").as_bytes()).await;
+        let res = conn.read_response().await.unwrap();
+        assert_eq!(res.status, 200);
+        routers.insert(res.header("x-router").unwrap().to_owned());
+        counts.push(String::from_utf8(res.body).unwrap());
+    }
+    // Both workers served, each through its own router (not the shared one, 0)...
+    assert_eq!(routers, BTreeSet::from(["1".to_owned(), "2".to_owned()]));
+    // ...and their state copies share the app's values: one count, not two.
+    let expected: Vec<String> = (1..=24).map(|n| n.to_string()).collect();
+    assert_eq!(counts, expected);
+    // The shared router (for the test client) and one per worker.
+    assert_eq!(built.load(Ordering::SeqCst), 3);
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+}
+
 fn slow_app() -> keel_core::App {
     support::app()
         .set("server.request_timeout", "10s")
