@@ -107,3 +107,33 @@ impl std::fmt::Debug for SharedTemplates {
         f.write_str("SharedTemplates")
     }
 }
+
+/// Renders the page a response carries (a handler's view) on the way out, from the
+/// request's method and path-and-query; other responses pass through unchanged.
+pub type PageFn = Arc<
+    dyn Fn(
+            axum::response::Response,
+            &http::Method,
+            Option<&http::uri::PathAndQuery>,
+        ) -> axum::response::Response
+        + Send
+        + Sync
+        + 'static,
+>;
+
+/// The app's [`PageFn`], set by the views plugin when the app starts.
+///
+/// The HTTP stack's fused core service calls it once per response, so that pages
+/// whose templates need nothing of the request beyond its method and URI cost no
+/// per-route layer. When the app has registered request-dependent context
+/// ([`add_template_context`], the view crate's context values), those read the
+/// request's extensions as inner layers (sessions) left them; the views plugin then
+/// renders pages in a per-route layer instead, and this hook finds nothing to do.
+#[derive(Clone, Default)]
+pub struct PageRendering(pub Arc<std::sync::OnceLock<PageFn>>);
+
+impl std::fmt::Debug for PageRendering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageRendering")
+    }
+}

@@ -46,7 +46,7 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use keel_core::template::{
-    Renderer, SharedAssetUrls, SharedTemplates, TemplateContexts, TemplateSources,
+    PageRendering, Renderer, SharedAssetUrls, SharedTemplates, TemplateContexts, TemplateSources,
 };
 use keel_core::{App, AppState, Environment, Error, layer_order};
 use minijinja::value::Kwargs;
@@ -184,10 +184,11 @@ struct Layer {
     values: ContextValues,
 }
 
-/// The view layer: renders the page a handler returned as [`Pending`] with the
-/// request's globals. A plain tower layer rather than `from_fn`: a request that
-/// renders nothing pays two cheap clones (method, URI), with no boxed future and no
-/// clone of the route behind it.
+/// The view layer, used only when request-dependent context is registered: renders
+/// the page a handler returned as [`Pending`] with the request's globals and context,
+/// inside the routes, where the request's extensions are as the session and auth
+/// layers left them. Without such context, pages are rendered by the HTTP stack's core
+/// service instead ([`PageRendering`]), and routes carry no view layer at all.
 #[derive(Clone)]
 struct ViewLayer(Arc<Layer>);
 
@@ -225,15 +226,12 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        // What rendering may need of the request: method, URI and, when a context
-        // function may read them, extensions (the session). Headers are not copied:
-        // every request pays for this snapshot.
+        // What the context functions may read: method, URI and extensions (the session).
+        // Headers are not copied.
         let mut head = http::Request::new(());
         *head.method_mut() = req.method().clone();
         *head.uri_mut() = req.uri().clone();
-        if !self.layer.contexts.0.is_empty() || !self.layer.values.0.is_empty() {
-            *head.extensions_mut() = req.extensions().clone();
-        }
+        *head.extensions_mut() = req.extensions().clone();
         let (snapshot, ()) = head.into_parts();
         ViewFuture {
             inner: self.inner.call(req),
@@ -269,16 +267,26 @@ where
         let Some(snapshot) = this.snapshot.take() else {
             return std::task::Poll::Ready(Ok(response));
         };
-        std::task::Poll::Ready(Ok(render_pending(this.layer, snapshot, response)))
+        let page = PageRequest {
+            method: &snapshot.method,
+            path: snapshot.uri.path_and_query(),
+            parts: Some(&snapshot),
+        };
+        std::task::Poll::Ready(Ok(render_pending(this.layer, &page, response)))
     }
 }
 
+/// What rendering a page reads of its request.
+struct PageRequest<'a> {
+    method: &'a http::Method,
+    path: Option<&'a http::uri::PathAndQuery>,
+    /// The request head with its extensions, for the context functions (present when
+    /// any are registered).
+    parts: Option<&'a http::request::Parts>,
+}
+
 /// Renders the page `response` carries, if it carries one ([`Pending`]).
-fn render_pending(
-    layer: &Layer,
-    snapshot: http::request::Parts,
-    mut response: Response,
-) -> Response {
+fn render_pending(layer: &Layer, req: &PageRequest<'_>, mut response: Response) -> Response {
     let Some(Pending(page)) = response.extensions_mut().remove::<Pending>() else {
         return response;
     };
@@ -286,27 +294,29 @@ fn render_pending(
     // would be empty are left out, and `request` is read only if a template asks.
     let mut maps = Vec::with_capacity(4);
     maps.push(page.context.clone());
-    if !layer.contexts.0.is_empty() {
-        let mut extra = serde_json::Map::new();
-        for f in &layer.contexts.0 {
-            extra.extend(f(&snapshot));
+    if let Some(parts) = req.parts {
+        if !layer.contexts.0.is_empty() {
+            let mut extra = serde_json::Map::new();
+            for f in &layer.contexts.0 {
+                extra.extend(f(parts));
+            }
+            maps.push(Value::from(minijinja::value::Serde(&extra)));
         }
-        maps.push(Value::from(minijinja::value::Serde(&extra)));
-    }
-    if !layer.values.0.is_empty() {
-        // Values that are template objects (with methods), such as keel-auth's `user`.
-        maps.push(Value::from(
-            layer
-                .values
-                .0
-                .iter()
-                .filter_map(|(name, f)| f(&snapshot).map(|v| (name.clone(), v)))
-                .collect::<BTreeMap<String, Value>>(),
-        ));
+        if !layer.values.0.is_empty() {
+            // Values that are template objects (with methods), such as keel-auth's `user`.
+            maps.push(Value::from(
+                layer
+                    .values
+                    .0
+                    .iter()
+                    .filter_map(|(name, f)| f(parts).map(|v| (name.clone(), v)))
+                    .collect::<BTreeMap<String, Value>>(),
+            ));
+        }
     }
     let request = Value::from_object(RequestGlobals {
-        method: snapshot.method,
-        uri: snapshot.uri,
+        method: req.method.clone(),
+        path: req.path.cloned(),
     });
     maps.push(minijinja::context! { request => request, config => layer.views.config.clone() });
     let ctx = minijinja::value::merge_maps(maps);
@@ -334,14 +344,19 @@ fn render_pending(
 #[derive(Debug)]
 struct RequestGlobals {
     method: http::Method,
-    uri: http::Uri,
+    path: Option<http::uri::PathAndQuery>,
 }
 
 impl minijinja::value::Object for RequestGlobals {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         Some(match key.as_str()? {
-            "path" => Value::from(self.uri.path()),
-            "query" => Value::from(self.uri.query().unwrap_or_default()),
+            "path" => Value::from(self.path.as_ref().map_or("/", |p| p.path())),
+            "query" => Value::from(
+                self.path
+                    .as_ref()
+                    .and_then(|p| p.query())
+                    .unwrap_or_default(),
+            ),
             "method" => Value::from(self.method.as_str()),
             _ => return None,
         })
@@ -477,6 +492,8 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
         let debug = app.app_settings().debug(environment);
         let shared = SharedTemplates::default();
         app.extensions().insert(shared.clone());
+        let pages = PageRendering::default();
+        app.extensions().insert(pages.clone());
         let from_disk = settings
             .autoreload
             .unwrap_or(environment == Environment::Development)
@@ -537,13 +554,30 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
                     config: exposed_config(state, &settings.expose),
                 });
                 let _ = shared.0.set(Arc::clone(&views) as Arc<dyn Renderer>);
-                // Shared by the service of every route.
                 let layer = Arc::new(Layer {
                     views: Arc::clone(&views),
                     contexts: state.get::<TemplateContexts>().cloned().unwrap_or_default(),
                     values: state.get::<ContextValues>().cloned().unwrap_or_default(),
                 });
-                router.layer(ViewLayer(layer))
+                if layer.contexts.0.is_empty() && layer.values.0.is_empty() {
+                    // Pages need only the request's method and URI: the HTTP stack's core
+                    // service renders them on the way out, with no per-route layer (a
+                    // layer re-boxes every route and costs each request about 10% of
+                    // the plaintext test's work). The first router built sets it.
+                    let _ = pages.0.set(Arc::new(move |res, method, path| {
+                        let req = PageRequest {
+                            method,
+                            path,
+                            parts: None,
+                        };
+                        render_pending(&layer, &req, res)
+                    }));
+                    router
+                } else {
+                    // Context functions read the request's extensions as the inner
+                    // layers (sessions) left them: render inside the routes.
+                    router.layer(ViewLayer(layer))
+                }
             },
         );
     }

@@ -9,7 +9,7 @@
 //! costs a fraction of that (see `benches/RESULTS.md`).
 //!
 //! Order, outermost first: request id → route template → tracing span → metrics →
-//! security headers → error rendering → panic catcher → timeout → trusted host → body
+//! security headers → page rendering → error rendering → panic catcher → timeout → trusted host → body
 //! limit → inner service.
 //!
 //! [`RequestIdLayer`]: super::RequestIdLayer
@@ -52,6 +52,8 @@ pub(crate) struct CoreConfig {
     pub(crate) metrics: Option<Arc<MetricsShard>>,
     pub(crate) security: Option<SecurityHeadersLayer>,
     pub(crate) errors: Arc<ErrorRender>,
+    /// Renders pages handlers returned (the views plugin's hook), before error rendering.
+    pub(crate) pages: Option<keel_core::template::PageFn>,
     pub(crate) catch_panic: bool,
     pub(crate) timeout: Option<Duration>,
     pub(crate) trusted: Option<TrustedHostLayer>,
@@ -104,7 +106,7 @@ struct Ctx {
     route: Option<usize>,
     span: Span,
     start: Option<Instant>,
-    method: Option<Method>,
+    method: Method,
     info: Option<RequestInfo>,
     leftover: Option<LeftoverBody>,
     counted: bool,
@@ -113,7 +115,9 @@ struct Ctx {
 pin_project! {
     #[project = PhaseProj]
     enum Phase<F> {
-        Inner { #[pin] fut: F, #[pin] sleep: Option<Sleep> },
+        // The timer is boxed: most requests never wait, and an inline `Sleep` (112
+        // bytes) made every request's future larger, costing copies as it moves.
+        Inner { #[pin] fut: F, sleep: Option<Pin<Box<Sleep>>> },
         Ready { res: Option<Response> },
         Boxed { fut: BoxFuture<'static, Response> },
     }
@@ -183,10 +187,11 @@ where
             _ => Span::none(),
         };
         let start = (cfg.trace.is_some() || cfg.metrics.is_some()).then(Instant::now);
-        let method = cfg.metrics.as_ref().map(|m| {
+        let counted = cfg.metrics.as_ref().is_some_and(|m| {
             m.in_flight_add();
-            req.method().clone()
+            true
         });
+        let method = req.method().clone();
         let info = RequestInfo::capture(&req);
         let mut leftover = None;
         let refusal = match &cfg.trusted {
@@ -228,7 +233,7 @@ where
                             route,
                             span,
                             start,
-                            counted: method.is_some(),
+                            counted,
                             method,
                             info: Some(info),
                             leftover: None,
@@ -256,7 +261,7 @@ where
                 route,
                 span,
                 start,
-                counted: method.is_some(),
+                counted,
                 method,
                 info: Some(info),
                 leftover,
@@ -271,14 +276,18 @@ impl Ctx {
     /// here.
     fn advance(
         &mut self,
-        res: Response,
-        errors: &Arc<ErrorRender>,
+        mut res: Response,
+        cfg: &CoreConfig,
     ) -> Result<Response, BoxFuture<'static, Response>> {
         if let Some(rest) = self.leftover.take()
             && rest.is_pending()
         {
             return Err(Box::pin(rest.finish(res)));
         }
+        if let (Some(pages), Some(info)) = (&cfg.pages, &self.info) {
+            res = pages(res, &self.method, info.path());
+        }
+        let errors = &cfg.errors;
         let failed = res.status().is_client_error() || res.status().is_server_error();
         match self.info.take() {
             Some(info) if failed => {
@@ -301,9 +310,13 @@ impl Ctx {
                 .insert(X_REQUEST_ID.clone(), id.header_value().clone());
         }
         let status = res.status().as_u16();
-        if let (Some(metrics), Some(method), Some(start)) = (&cfg.metrics, &self.method, self.start)
-        {
-            metrics.observe(self.route, method, status, start.elapsed().as_secs_f64());
+        if let (Some(metrics), Some(start)) = (&cfg.metrics, self.start) {
+            metrics.observe(
+                self.route,
+                &self.method,
+                status,
+                start.elapsed().as_secs_f64(),
+            );
             metrics.in_flight_sub();
             self.counted = false;
         }
@@ -324,7 +337,7 @@ where
         let mut this = self.project();
         loop {
             let res = match this.phase.as_mut().project() {
-                PhaseProj::Inner { fut, mut sleep } => {
+                PhaseProj::Inner { fut, sleep } => {
                     let polled = {
                         let _entered = this.ctx.span.enter();
                         if this.cfg.catch_panic {
@@ -342,12 +355,11 @@ where
                                 return Poll::Pending;
                             };
                             // Only requests that actually wait pay for a timer.
-                            if sleep.is_none() {
-                                sleep.set(Some(tokio::time::sleep(limit)));
-                            }
-                            match sleep.as_pin_mut().map(|s| s.poll(cx)) {
-                                Some(Poll::Ready(())) => timeout_response(limit),
-                                _ => return Poll::Pending,
+                            let sleep =
+                                sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                            match sleep.as_mut().poll(cx) {
+                                Poll::Ready(()) => timeout_response(limit),
+                                Poll::Pending => return Poll::Pending,
                             }
                         }
                     }
@@ -358,7 +370,7 @@ where
                     Poll::Pending => return Poll::Pending,
                 },
             };
-            match this.ctx.advance(res, &this.cfg.errors) {
+            match this.ctx.advance(res, this.cfg) {
                 Ok(res) => return Poll::Ready(Ok(this.ctx.finalize(this.cfg, res))),
                 Err(fut) => this.phase.set(Phase::Boxed { fut }),
             }

@@ -102,6 +102,11 @@ impl RequestInfo {
         }
     }
 
+    /// The request's path and query.
+    pub(crate) fn path(&self) -> Option<&PathAndQuery> {
+        self.path.as_ref()
+    }
+
     /// Sets the request id shown in the problem.
     pub(crate) fn with_request_id(mut self, id: Option<RequestId>) -> Self {
         self.request_id = id;

@@ -223,6 +223,9 @@ pub fn default_stack(
             state.classifiers().to_vec().into(),
             state.is_debug(),
         )),
+        pages: state
+            .get::<keel_core::template::PageRendering>()
+            .and_then(|p| p.0.get().cloned()),
         catch_panic: mw.catch_panic,
         timeout: timeout.map(|t| t.duration()),
         trusted,

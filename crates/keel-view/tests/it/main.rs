@@ -202,3 +202,74 @@ async fn templates_reload_from_disk_in_development() {
     std::fs::write(templates.path().join("hello.html"), "<p>second</p>").unwrap();
     client.get("/").await.assert_text("<p>second</p>");
 }
+
+/// Without sessions or other request-dependent context, pages are rendered by the
+/// HTTP stack's core service on the way out (no per-route view layer): the same
+/// globals, status, escaping and error handling as inside the routes.
+#[tokio::test]
+async fn pages_render_in_the_core_stack_when_no_request_context_is_registered() {
+    async fn globals() -> View {
+        view("globals.html", json!({ "n": "<b>7</b>" }))
+            .status(axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+    }
+    async fn plain() -> &'static str {
+        "plain"
+    }
+    let app = || {
+        App::new("core-pages")
+            .set("site.name", "Keel Blog")
+            .set("views.expose", ["site.name"])
+            .plugin(|app: &mut App| app.known_section("site"))
+            .plugin(keel_view::plugin::<Templates>())
+            .routes(
+                Router::new()
+                    .route("/globals", get(globals).post(globals))
+                    .route("/plain", get(plain))
+                    .route("/broken", get(broken))
+                    .route("/missing", get(missing)),
+            )
+    };
+    let client = TestClient::new(app()).await;
+    let res = client.get("/globals?q=1&r=2").await;
+    res.assert_status(422)
+        .assert_header("content-type", "text/html; charset=utf-8")
+        .assert_text(
+            "<p>GET &#x2f;globals q=1&amp;r=2 · Keel Blog · &lt;b&gt;7&lt;&#x2f;b&gt;</p>",
+        );
+    client
+        .post("/globals")
+        .await
+        .assert_status(422)
+        .assert_text("<p>POST &#x2f;globals  · Keel Blog · &lt;b&gt;7&lt;&#x2f;b&gt;</p>");
+    client
+        .get("/plain")
+        .await
+        .assert_status(200)
+        .assert_text("plain");
+    // A template that fails, and one that does not exist: problem responses, as in
+    // the per-route layer.
+    client
+        .get("/broken")
+        .await
+        .assert_problem(500, "internal_error");
+    client
+        .get("/missing")
+        .await
+        .assert_problem(500, "internal_error");
+
+    // The router alone carries no view layer: the page is rendered by the stack.
+    let http = keel_http::start(app()).await.unwrap();
+    let mut router = http.router();
+    let bare = tower_service::Service::call(
+        &mut router,
+        axum::http::Request::get("/globals")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let body = axum::body::to_bytes(bare.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    assert!(body.is_empty(), "rendered outside the stack: {body:?}");
+}
