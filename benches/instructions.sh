@@ -15,7 +15,7 @@ count() {
 printf '| test | config | instructions/request | vs axum |\n|---|---|---:|---:|\n'
 for test in plaintext json; do
   base=""
-  for config in axum keel-default keel-tfb keel-floor; do
+  for config in axum keel-default keel-tfb keel-floor keel-tfb-views keel-session-views; do
     a=$(count "$config" "$test" "$n")
     b=$(count "$config" "$test" "$((2 * n))")
     per=$(( (b - a) / n ))

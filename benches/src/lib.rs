@@ -8,6 +8,12 @@ use http::{HeaderValue, Request, header};
 use keel::routing::{Router, get};
 use tower::{Service, ServiceExt};
 
+/// The templates of `examples/tfb`.
+#[derive(keel::view::rust_embed::RustEmbed)]
+#[folder = "../examples/tfb/templates/"]
+#[crate_path = "keel::view::rust_embed"]
+struct Templates;
+
 /// The `/json` body.
 #[derive(serde::Serialize)]
 struct Message {
@@ -26,18 +32,27 @@ pub enum Config {
     KeelTfb,
     /// Keel with every optional layer off (error rendering stays).
     KeelFloor,
+    /// `keel-tfb` plus the views plugin, as `examples/tfb` runs (for /fortunes): pages
+    /// are rendered by the core stack, routes carry no view layer.
+    KeelTfbViews,
+    /// `keel-tfb-views` plus sessions: request-dependent template context (CSRF
+    /// token, messages) is registered, so the views plugin adds its per-route layer.
+    KeelSessionViews,
 }
 
 impl Config {
     /// All configurations.
-    pub const ALL: [Config; 4] = [
+    pub const ALL: [Config; 6] = [
         Config::Axum,
         Config::KeelDefault,
         Config::KeelTfb,
         Config::KeelFloor,
+        Config::KeelTfbViews,
+        Config::KeelSessionViews,
     ];
 
-    /// Parses `axum`, `keel-default`, `keel-tfb`, `keel-floor`.
+    /// Parses `axum`, `keel-default`, `keel-tfb`, `keel-floor`, `keel-tfb-views`,
+    /// `keel-session-views`.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == s)
     }
@@ -49,6 +64,8 @@ impl Config {
             Config::KeelDefault => "keel-default",
             Config::KeelTfb => "keel-tfb",
             Config::KeelFloor => "keel-floor",
+            Config::KeelTfbViews => "keel-tfb-views",
+            Config::KeelSessionViews => "keel-session-views",
         }
     }
 }
@@ -98,7 +115,7 @@ pub async fn service(config: Config) -> Svc {
         );
     let off: &[&str] = match config {
         Config::KeelDefault | Config::Axum => &[],
-        Config::KeelTfb => &[
+        Config::KeelTfb | Config::KeelTfbViews | Config::KeelSessionViews => &[
             "middleware.request_id",
             "middleware.trace",
             "observability.metrics",
@@ -118,6 +135,11 @@ pub async fn service(config: Config) -> Svc {
     };
     for key in off {
         app = app.set(key, false);
+    }
+    match config {
+        Config::KeelTfbViews => app = app.plugin(keel::view::templates::<Templates>()),
+        Config::KeelSessionViews => app = app.plugin(keel::view::plugin::<Templates>()),
+        _ => {}
     }
     let http = keel_http::start(app).await.expect("the bench app starts");
     tower::util::BoxCloneService::new(http.make_service())

@@ -8,8 +8,7 @@ use keel_benches::{Config, once, service};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let usage =
-        "usage: instructions <axum|keel-default|keel-tfb|keel-floor> <plaintext|json> <requests>";
+    let usage = "usage: instructions <axum|keel-default|keel-tfb|keel-floor|keel-tfb-views|keel-session-views> <plaintext|json> <requests>";
     let config = args
         .next()
         .and_then(|c| Config::parse(&c))
