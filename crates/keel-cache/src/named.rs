@@ -82,21 +82,56 @@ impl NamedCopies {
     }
 }
 
-/// A thread's copy of an entry: the write counter it was read under and its count
-/// then, when the entry expires, the value.
+/// A thread's copy of an entry: which write counter it was read under and that
+/// counter's value then, when the entry expires, and the value.
+///
+/// The bookkeeping is kept as byte arrays (alignment 1) and the slot shares a word
+/// with the write count, so that a copy of a small value is small: for an `i32` key
+/// and an 8-byte value a map bucket is 28 bytes instead of 40. A thread's map of 10,000
+/// TechEmpower worlds is then about 460 KB instead of 655 KB, and most reads are
+/// bound by cache misses on it (perf: half of `/cached-queries`' handler time was the
+/// load of the bucket).
 struct Copy<V> {
-    writes: u64,
+    /// The slot (top [`SLOT_BITS`] bits) and its write count (the rest).
+    tag: [u8; 8],
     /// Its [`clock::deadline`](crate::clock::deadline).
-    deadline: u64,
-    slot: u8,
+    deadline: [u8; 8],
     value: V,
 }
 
+/// Bits of a [`Copy`]'s tag that hold its slot.
+const SLOT_BITS: u32 = usize::BITS - (crate::NEAR_SLOTS - 1).leading_zeros();
+/// The write-count part of a tag. A count that outgrew it (2^58 writes to one slot)
+/// never equals a stored one, so such copies read as stale: slower, never wrong.
+const WRITES_MASK: u64 = u64::MAX >> SLOT_BITS;
+const _: () = assert!(crate::NEAR_SLOTS.is_power_of_two() && crate::NEAR_SLOTS <= 256);
+
 impl<V> Copy<V> {
+    fn new(slot: u8, writes: u64, deadline: u64, value: V) -> Self {
+        let tag = (u64::from(slot) << (64 - SLOT_BITS)) | (writes & WRITES_MASK);
+        // A count that does not fit is stored as one that can never match.
+        let tag = if writes > WRITES_MASK {
+            tag | WRITES_MASK
+        } else {
+            tag
+        };
+        Self {
+            tag: tag.to_ne_bytes(),
+            deadline: deadline.to_ne_bytes(),
+            value,
+        }
+    }
+
     /// Whether the copy is still exact: its string key's write counter unchanged and
     /// its deadline after `now` ([`clock::now`](crate::clock::now)).
     fn live(&self, near: &NearShared, now: u64) -> bool {
-        near.writes_at(usize::from(self.slot)) == self.writes && self.deadline > now
+        let tag = u64::from_ne_bytes(self.tag);
+        // Below NEAR_SLOTS: the top SLOT_BITS bits.
+        let slot = usize::try_from(tag >> (64 - SLOT_BITS)).unwrap_or(0);
+        let writes = tag & WRITES_MASK;
+        writes != WRITES_MASK
+            && near.writes_at(slot) == writes
+            && u64::from_ne_bytes(self.deadline) > now
     }
 }
 
@@ -302,12 +337,7 @@ where
         let Some(deadline) = crate::clock::deadline(entry.until) else {
             return Some(Some(value));
         };
-        let copy = Copy {
-            writes,
-            deadline,
-            slot,
-            value: value.clone(),
-        };
+        let copy = Copy::new(slot, writes, deadline, value.clone());
         let _ = COPIES.try_with(|all| {
             let mut all = all.borrow_mut();
             let mine = owned_mut(&mut all, copies, || Box::new(Copies::<K, V>::new()));
