@@ -108,13 +108,8 @@ const _: () = assert!(crate::NEAR_SLOTS.is_power_of_two() && crate::NEAR_SLOTS <
 
 impl<V> Copy<V> {
     fn new(slot: u8, writes: u64, deadline: u64, value: V) -> Self {
-        let tag = (u64::from(slot) << (64 - SLOT_BITS)) | (writes & WRITES_MASK);
-        // A count that does not fit is stored as one that can never match.
-        let tag = if writes > WRITES_MASK {
-            tag | WRITES_MASK
-        } else {
-            tag
-        };
+        // A count that does not fit is stored as the one that never matches.
+        let tag = (u64::from(slot) << (64 - SLOT_BITS)) | writes.min(WRITES_MASK);
         Self {
             tag: tag.to_ne_bytes(),
             deadline: deadline.to_ne_bytes(),

@@ -501,6 +501,14 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
         app.wrap_router(
             layer_order::SESSION - 50,
             move |router, state: &AppState| {
+                let contexts = state.get::<TemplateContexts>().cloned().unwrap_or_default();
+                let values = state.get::<ContextValues>().cloned().unwrap_or_default();
+                let in_core = contexts.0.is_empty() && values.0.is_empty();
+                if in_core && pages.0.get().is_some() {
+                    // A later router (a per-core worker's): the core stack already
+                    // renders with the first router's environment.
+                    return router;
+                }
                 let mut env = Jinja::new();
                 // The app's templates first, then the components' defaults.
                 let fallbacks = state.get::<TemplateSources>().cloned().unwrap_or_default();
@@ -556,10 +564,10 @@ pub fn plugin<T: rust_embed::RustEmbed + 'static>() -> impl FnOnce(&mut App) + S
                 let _ = shared.0.set(Arc::clone(&views) as Arc<dyn Renderer>);
                 let layer = Arc::new(Layer {
                     views: Arc::clone(&views),
-                    contexts: state.get::<TemplateContexts>().cloned().unwrap_or_default(),
-                    values: state.get::<ContextValues>().cloned().unwrap_or_default(),
+                    contexts,
+                    values,
                 });
-                if layer.contexts.0.is_empty() && layer.values.0.is_empty() {
+                if in_core {
                     // Pages need only the request's method and URI: the HTTP stack's core
                     // service renders them on the way out, with no per-route layer (a
                     // layer re-boxes every route and costs each request about 10% of
