@@ -1,7 +1,8 @@
 //! One cache hit, as `/cached-queries` makes a hundred of them per request, on keys
 //! spread over all 10,000 rows as there: Keel's in-process cache keeping values as
 //! themselves (answered from the thread's near copy, and with moka alone), a named
-//! cache read by id (`Cache::named`), the same moka store read through the byte
+//! cache read by id (`Cache::named`; ids within the near cache's capacity index an
+//! array of copies, larger ones a hash map), the same moka store read through the byte
 //! interface (JSON, what every hit cost before values were kept typed), a `HashMap`
 //! behind a lock as the floor for a lookup by string key, and indexing a `Vec` (what
 //! the axum peer's `/cached-queries` does) as the floor for any cache.
@@ -160,6 +161,66 @@ fn named_hit_many(bencher: divan::Bencher<'_, '_>) {
             i = (i + 1) % batches.len();
             worlds
                 .get_many(&batches[i])
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+        });
+}
+
+/// The same hundred ids, past the copies' array: ids offset by a million are beyond
+/// the near cache's capacity (10,000), so their copies are kept in the hash map (one
+/// SipHash and one probe per id) instead of the array indexed by id.
+#[divan::bench(sample_size = 100)]
+fn named_hit_many_hashed(bencher: divan::Bencher<'_, '_>) {
+    const FAR: i32 = 1_000_000;
+    let (rt, cache) = filled(Cache::memory(100_000));
+    let worlds = cache.named::<i32, World>("far");
+    rt.block_on(async {
+        for id in 1..=ROWS {
+            let w = World {
+                id,
+                random_number: id * 7,
+            };
+            worlds.set(&(id + FAR), &w, TTL).await.unwrap();
+            worlds.get(&(id + FAR)).await.unwrap().unwrap();
+        }
+    });
+    let batches: Vec<Vec<i32>> = ids()
+        .chunks(100)
+        .map(|c| c.iter().map(|id| id + FAR).collect())
+        .collect();
+    let mut i = 0;
+    bencher
+        .counter(divan::counter::ItemsCount::new(100usize))
+        .bench_local(|| {
+            i = (i + 1) % batches.len();
+            worlds
+                .get_many(&batches[i])
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+        });
+}
+
+/// A hundred ids through `get_many_or_compute` with all of them cached, as
+/// `/cached-queries` calls it once warm: no computation is set up.
+#[divan::bench(sample_size = 100)]
+fn named_hit_many_or_compute(bencher: divan::Bencher<'_, '_>) {
+    let (rt, cache) = filled(Cache::memory(100_000));
+    let worlds = cache.named::<i32, World>("world");
+    for id in 1..=ROWS {
+        rt.block_on(worlds.get(&id)).unwrap().unwrap();
+    }
+    let batches: Vec<Vec<i32>> = ids().chunks(100).map(<[i32]>::to_vec).collect();
+    let mut i = 0;
+    bencher
+        .counter(divan::counter::ItemsCount::new(100usize))
+        .bench_local(|| {
+            i = (i + 1) % batches.len();
+            worlds
+                .get_many_or_compute(&batches[i], TTL, |&id| async move {
+                    Err::<World, _>(keel::Error::not_found(format!("no world {id}")))
+                })
                 .now_or_never()
                 .unwrap()
                 .unwrap()

@@ -412,7 +412,8 @@ fn near_copies_see_every_write_from_every_thread() {
 }
 
 /// A named cache's copies on one thread see writes made on another, through either
-/// API, and a full map of copies starts over without losing a value.
+/// API, whether a key's copy is in the array (small integers) or the map, and a full
+/// map of copies starts over without losing a value.
 #[test]
 fn named_copies_see_writes_from_other_threads() {
     let cache = Cache::new(Arc::new(keel_cache::MemoryBackend::with_near(1000, 4)));
@@ -441,12 +442,18 @@ fn named_copies_see_writes_from_other_threads() {
     });
     let writer = rt();
     let named = cache.named::<u32, u64>("n");
-    let steps: [(u32, Option<u64>, bool); 5] = [
+    // Keys up to the capacity (4) are kept in the copies' array, larger ones in
+    // their map: both must see every write.
+    let steps: [(u32, Option<u64>, bool); 9] = [
         (1, Some(10), true),
         (1, Some(11), false),
         (1, None, true),
         (2, Some(20), false),
         (1, Some(12), true),
+        (50, Some(500), true),
+        (50, Some(501), false),
+        (50, None, false),
+        (50, Some(502), true),
     ];
     for (key, value, through_name) in steps {
         match (value, through_name) {
