@@ -38,6 +38,10 @@
 //! A handler returns [`View`]; the view layer renders it with the request at hand. A
 //! template error shows the template name, line and source in development and a
 //! generic error page in production (the details are logged).
+//!
+//! With the `compiled` feature, a page can also be compiled from its template when
+//! the app is built ([`compiled`](mod@compiled), askama): checked by the compiler
+//! and several times faster to render, without the request globals.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,6 +59,14 @@ use serde::{Deserialize, Serialize};
 
 /// minijinja, for [`add_context_value`]'s objects.
 pub use minijinja;
+
+#[cfg(feature = "compiled")]
+pub mod compiled;
+/// askama, for `#[derive(Template)]` on [`Compiled`] pages (feature `compiled`).
+#[cfg(feature = "compiled")]
+pub use askama;
+#[cfg(feature = "compiled")]
+pub use compiled::{Compiled, compiled};
 /// rust-embed, for `#[derive(RustEmbed)]` on the templates folder.
 pub use rust_embed;
 

@@ -80,6 +80,9 @@ pub mod auth {
 /// Server-rendered pages: minijinja templates, the [`view::View`] response, and the
 /// `url_for` / `static` / `csrf_field` / `messages` globals.
 pub mod view {
+    /// Compiled pages (feature `compiled`): see [`keel_view::compiled`].
+    #[cfg(feature = "compiled")]
+    pub use keel_view::{Compiled, askama, compiled};
     pub use keel_view::{View, ViewSettings, rust_embed, view};
 
     /// The views plugin for the templates embedded as `T`, with sessions and CSRF

@@ -15,7 +15,8 @@ use keel::cache::{Cache, Named};
 use keel::db::Db;
 use keel::db::sea_orm::{EntityTrait, QueryOrder};
 use keel::routing::{Router, get};
-use keel::view::{View, view};
+use keel::view::askama::Template;
+use keel::view::{Compiled, View, compiled, view};
 use keel::{App, AppState, Error, Json, Result};
 use serde::Serialize;
 
@@ -90,21 +91,36 @@ async fn queries(db: Db, Count(n): Count) -> Result<Json<Vec<world::Model>>> {
     Ok(Json(random_worlds(&db, n).await?))
 }
 
-async fn fortunes(db: Db) -> Result<View> {
+/// The fortunes, with the one added at request time, sorted by message.
+async fn fortunes_page(db: &Db) -> Result<FortunesPage> {
     let mut all = fortune::Entity::find()
         .order_by_asc(fortune::Column::Id)
-        .all(&*db)
+        .all(&**db)
         .await?;
     all.push(fortune::Model {
         id: 0,
         message: "Additional fortune added at request time.".into(),
     });
     all.sort_unstable_by(|a, b| a.message.cmp(&b.message));
-    Ok(view("fortunes.html", FortunesPage { fortunes: all }))
+    Ok(FortunesPage { fortunes: all })
 }
 
-/// What `fortunes.html` is rendered with.
-#[derive(Serialize)]
+/// The test's page, compiled from `templates/fortunes.html` when this crate is built.
+async fn fortunes(db: Db) -> Result<Compiled<FortunesPage>> {
+    Ok(compiled(fortunes_page(&db).await?))
+}
+
+/// The same page from the same template, interpreted by minijinja as a `View` (the
+/// views' default, which reloads templates in development and sees the request
+/// globals), to compare the two.
+async fn fortunes_view(db: Db) -> Result<View> {
+    Ok(view("fortunes.html", fortunes_page(&db).await?))
+}
+
+/// What `fortunes.html` is rendered with: as a compiled page (`Template`) and as a
+/// view's context (`Serialize`).
+#[derive(Serialize, Template)]
+#[template(path = "fortunes.html", askama = keel::view::askama)]
 struct FortunesPage {
     fortunes: Vec<fortune::Model>,
 }
@@ -186,6 +202,7 @@ pub fn app() -> App {
                 .route("/db", get(db).name("db"))
                 .route("/queries", get(queries).name("queries"))
                 .route("/fortunes", get(fortunes).name("fortunes"))
+                .route("/fortunes/view", get(fortunes_view).name("fortunes_view"))
                 .route("/updates", get(updates).name("updates"))
                 .route(
                     "/cached-queries",

@@ -12,6 +12,9 @@ use keel_test::TestClient;
 use keel_view::{View, view};
 use serde_json::json;
 
+#[cfg(feature = "compiled")]
+mod compiled;
+
 #[derive(rust_embed::RustEmbed)]
 #[folder = "tests/it/templates/"]
 struct Templates;
