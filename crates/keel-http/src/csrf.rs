@@ -22,8 +22,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use http::{Method, header};
@@ -147,23 +146,100 @@ fn query_token(req: &Request) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The CSRF middleware (installed by the sessions plugin, inside the session layer).
-async fn csrf_middleware(
-    State(config): State<Arc<CsrfConfig>>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// Whether `req` is left alone: a safe method, no cookie (so no session to ride on),
+/// or an exempt path.
+fn passes(config: &CsrfConfig, req: &Request) -> bool {
     let unsafe_method = !matches!(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
     if !unsafe_method || !req.headers().contains_key(header::COOKIE) {
-        return next.run(req).await;
+        return true;
     }
     let path = req.uri().path();
-    if config.exempt.iter().any(|p| path.starts_with(p.as_str())) {
-        return next.run(req).await;
+    config.exempt.iter().any(|p| path.starts_with(p.as_str()))
+}
+
+/// The CSRF layer (installed by the sessions plugin, inside the session layer):
+/// [`CsrfService`] around each route.
+#[derive(Clone)]
+struct CsrfLayer(Arc<CsrfConfig>);
+
+impl<S> tower_layer::Layer<S> for CsrfLayer {
+    type Service = CsrfService<S>;
+
+    fn layer(&self, inner: S) -> CsrfService<S> {
+        CsrfService {
+            inner,
+            config: Arc::clone(&self.0),
+        }
     }
+}
+
+/// Checks unsafe requests that carry a cookie; everything else goes straight to the
+/// inner service, with its future unboxed.
+#[derive(Clone)]
+struct CsrfService<S> {
+    inner: S,
+    config: Arc<CsrfConfig>,
+}
+
+impl<S> tower_service::Service<Request> for CsrfService<S>
+where
+    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        S::Future,
+        futures_util::future::Map<
+            futures_util::future::BoxFuture<'static, Response>,
+            fn(Response) -> Result<Response, std::convert::Infallible>,
+        >,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        use futures_util::FutureExt as _;
+        if passes(&self.config, &req) {
+            return futures_util::future::Either::Left(self.inner.call(req));
+        }
+        // The ready service goes into the check; a fresh clone stays.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let checked: futures_util::future::BoxFuture<'static, Response> =
+            Box::pin(check(Arc::clone(&self.config), req, inner));
+        futures_util::future::Either::Right(checked.map(Ok as fn(Response) -> _))
+    }
+}
+
+/// Calls `inner` with `req` once the token checks out.
+async fn run<S>(inner: S, req: Request) -> Response
+where
+    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
+    match tower::ServiceExt::oneshot(inner, req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
+}
+
+/// The check of an unsafe request with a cookie: Origin / Sec-Fetch-Site, then the
+/// token (header, query, or urlencoded form field) against the session's.
+async fn check<S>(config: Arc<CsrfConfig>, req: Request, inner: S) -> Response
+where
+    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("null");
         if origin == "null" || !same_origin(origin, &req, &config.trusted) {
@@ -223,7 +299,7 @@ async fn csrf_middleware(
             "csrf_token_missing",
             "Refused: the form or request has no CSRF token (field `_csrf` or header `x-csrf-token`).",
         ),
-        Some(t) if verify(&session, &t) => next.run(req).await,
+        Some(t) if verify(&session, &t) => run(inner, req).await,
         Some(_) => refuse(
             "csrf_token_invalid",
             "Refused: the CSRF token does not belong to this session (reload the page and try again).",
@@ -243,9 +319,6 @@ pub(crate) fn install(app: &mut App) {
         exempt: settings.exempt_paths,
     });
     app.wrap_router(layer_order::CSRF, move |router, _state: &AppState| {
-        router.layer(axum::middleware::from_fn_with_state(
-            config.clone(),
-            csrf_middleware,
-        ))
+        router.layer(CsrfLayer(Arc::clone(&config)))
     });
 }

@@ -315,65 +315,81 @@ impl SessionConfig {
         }
     }
 
-    async fn load(&self, cookie: Option<String>) -> Inner {
+    /// The session the request's cookie names, when that needs no store lookup: no
+    /// cookie, or the session in the cookie itself. `Err` gives back the cookie value
+    /// to look up in the store ([`load`](Self::load)).
+    fn load_now(&self, cookie: Option<String>) -> Result<Inner, String> {
         let now = unix_now();
-        let fresh = || Inner {
-            created: now,
-            expires: now + self.idle,
-            ..Inner::default()
-        };
         let Some(raw) = cookie else {
-            return fresh();
+            return Ok(self.fresh(now));
         };
-        match &self.backend {
-            Backend::Cookie => {
-                let mut jar = CookieJar::new();
-                jar.add_original(Cookie::new(self.cookie_name.clone(), raw));
-                let Some(plain) = jar.private(&self.key).get(&self.cookie_name) else {
-                    tracing::warn!(target: "keel::session", "session cookie failed to decrypt (tampered or another key); starting a new session");
-                    return fresh();
+        if matches!(self.backend, Backend::Store(_)) {
+            return Err(raw);
+        }
+        let mut jar = CookieJar::new();
+        jar.add_original(Cookie::new(self.cookie_name.clone(), raw));
+        let Some(plain) = jar.private(&self.key).get(&self.cookie_name) else {
+            tracing::warn!(target: "keel::session", "session cookie failed to decrypt (tampered or another key); starting a new session");
+            return Ok(self.fresh(now));
+        };
+        Ok(match serde_json::from_str::<CookiePayload>(plain.value()) {
+            Ok(p) => {
+                let record = SessionRecord {
+                    data: p.data,
+                    created: p.created,
+                    expires: p.expires,
                 };
-                match serde_json::from_str::<CookiePayload>(plain.value()) {
-                    Ok(p) => {
-                        let record = SessionRecord {
-                            data: p.data,
-                            created: p.created,
-                            expires: p.expires,
-                        };
-                        if record.expired(now, self.absolute) {
-                            return fresh();
-                        }
-                        Inner {
-                            loaded_id: Some(p.id.clone()),
-                            id: Some(p.id),
-                            data: record.data,
-                            created: record.created,
-                            expires: record.expires,
-                            ..Inner::default()
-                        }
-                    }
-                    Err(_) => fresh(),
+                if record.expired(now, self.absolute) {
+                    return Ok(self.fresh(now));
                 }
-            }
-            Backend::Store(store) => match store.load(&raw).await {
-                Ok(Some(record)) if !record.expired(now, self.absolute) => Inner {
-                    loaded_id: Some(raw.clone()),
-                    id: Some(raw),
+                Inner {
+                    loaded_id: Some(p.id.clone()),
+                    id: Some(p.id),
                     data: record.data,
                     created: record.created,
                     expires: record.expires,
                     ..Inner::default()
-                },
-                Ok(Some(_)) => {
-                    let _ = store.delete(&raw).await;
-                    fresh()
                 }
-                Ok(None) => fresh(),
-                Err(e) => {
-                    tracing::error!(target: "keel::session", error = %e, "session store failed to load; starting a new session");
-                    fresh()
-                }
+            }
+            Err(_) => self.fresh(now),
+        })
+    }
+
+    fn fresh(&self, now: u64) -> Inner {
+        Inner {
+            created: now,
+            expires: now + self.idle,
+            ..Inner::default()
+        }
+    }
+
+    async fn load(&self, cookie: Option<String>) -> Inner {
+        let raw = match self.load_now(cookie) {
+            Ok(inner) => return inner,
+            Err(raw) => raw,
+        };
+        let Backend::Store(store) = &self.backend else {
+            return self.fresh(unix_now());
+        };
+        let now = unix_now();
+        match store.load(&raw).await {
+            Ok(Some(record)) if !record.expired(now, self.absolute) => Inner {
+                loaded_id: Some(raw.clone()),
+                id: Some(raw),
+                data: record.data,
+                created: record.created,
+                expires: record.expires,
+                ..Inner::default()
             },
+            Ok(Some(_)) => {
+                let _ = store.delete(&raw).await;
+                self.fresh(now)
+            }
+            Ok(None) => self.fresh(now),
+            Err(e) => {
+                tracing::error!(target: "keel::session", error = %e, "session store failed to load; starting a new session");
+                self.fresh(now)
+            }
         }
     }
 
@@ -390,29 +406,18 @@ impl SessionConfig {
         HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static(""))
     }
 
-    async fn store(&self, inner: &mut Inner, response: &mut Response) {
+    /// What saving `inner` takes: nothing, clearing the cookie (and deleting the
+    /// stored session), or writing the session under an id with a cookie lifetime.
+    fn plan(&self, inner: &mut Inner) -> Plan {
         let now = unix_now();
         // Refresh the idle expiry when a tenth of it has passed, not on every request.
         let refresh = inner.loaded_id.is_some()
             && inner.expires.saturating_sub(now) < self.idle - self.idle / 10;
         if inner.destroyed {
-            if let (Backend::Store(store), Some(id)) = (&self.backend, &inner.loaded_id)
-                && let Err(e) = store.delete(id).await
-            {
-                tracing::error!(target: "keel::session", error = %e, "session store failed to delete");
-            }
-            if inner.loaded_id.is_some() {
-                response
-                    .headers_mut()
-                    .append(SET_COOKIE, self.cookie(String::new(), Some(0)));
-            }
-            return;
+            return Plan::Clear;
         }
-        if !inner.modified && !refresh {
-            return;
-        }
-        if inner.data.is_empty() && inner.loaded_id.is_none() {
-            return;
+        if (!inner.modified && !refresh) || (inner.data.is_empty() && inner.loaded_id.is_none()) {
+            return Plan::Nothing;
         }
         let id = inner.id.get_or_insert_with(new_id).clone();
         inner.expires = now + self.idle;
@@ -423,8 +428,29 @@ impl SessionConfig {
             Some(v) => Some(v.as_i64().unwrap_or(idle).min(idle)),
             None => Some(idle),
         };
-        let value = match &self.backend {
-            Backend::Cookie => {
+        Plan::Write { id, max_age }
+    }
+
+    /// Whether saving `inner` needs no store I/O (the cookie backend always; a store
+    /// only when there is nothing to save).
+    fn store_is_now(&self, inner: &Inner) -> bool {
+        matches!(self.backend, Backend::Cookie)
+            || (!inner.destroyed && !inner.modified && inner.loaded_id.is_none())
+    }
+
+    /// Saves the session without store I/O: the cookie backend, or a session with
+    /// nothing to save ([`store_is_now`](Self::store_is_now)).
+    fn store_now(&self, inner: &mut Inner, response: &mut Response) {
+        match self.plan(inner) {
+            Plan::Nothing => {}
+            Plan::Clear => {
+                if inner.loaded_id.is_some() {
+                    response
+                        .headers_mut()
+                        .append(SET_COOKIE, self.cookie(String::new(), Some(0)));
+                }
+            }
+            Plan::Write { id, max_age } => {
                 let payload = CookiePayload {
                     id,
                     created: inner.created,
@@ -435,11 +461,35 @@ impl SessionConfig {
                 let mut jar = CookieJar::new();
                 jar.private_mut(&self.key)
                     .add(Cookie::new(self.cookie_name.clone(), json));
-                jar.get(&self.cookie_name)
+                let value = jar
+                    .get(&self.cookie_name)
                     .map(|c| c.value().to_owned())
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, self.cookie(value, max_age));
             }
-            Backend::Store(store) => {
+        }
+    }
+
+    async fn store(&self, inner: &mut Inner, response: &mut Response) {
+        let Backend::Store(store) = &self.backend else {
+            self.store_now(inner, response);
+            return;
+        };
+        match self.plan(inner) {
+            Plan::Nothing => {}
+            Plan::Clear => {
+                if let Some(id) = &inner.loaded_id {
+                    if let Err(e) = store.delete(id).await {
+                        tracing::error!(target: "keel::session", error = %e, "session store failed to delete");
+                    }
+                    response
+                        .headers_mut()
+                        .append(SET_COOKIE, self.cookie(String::new(), Some(0)));
+                }
+            }
+            Plan::Write { id, max_age } => {
                 if let Some(old) = inner.loaded_id.as_ref().filter(|old| **old != id)
                     && let Err(e) = store.delete(old).await
                 {
@@ -454,16 +504,183 @@ impl SessionConfig {
                     tracing::error!(target: "keel::session", error = %e, "session store failed to save");
                     return;
                 }
-                id
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, self.cookie(id, max_age));
             }
-        };
-        response
-            .headers_mut()
-            .append(SET_COOKIE, self.cookie(value, max_age));
+        }
     }
 }
 
-/// The session middleware: loads the session before the handler, saves it after.
+/// What [`SessionConfig::plan`] found to do.
+enum Plan {
+    Nothing,
+    Clear,
+    Write { id: String, max_age: Option<i64> },
+}
+
+/// The session layer the plugin installs: [`SessionService`] around each route.
+#[derive(Clone, Debug)]
+pub struct SessionLayer(Arc<SessionConfig>);
+
+impl SessionLayer {
+    /// Sessions as `config` says.
+    pub fn new(config: Arc<SessionConfig>) -> Self {
+        Self(config)
+    }
+}
+
+impl<S> tower_layer::Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> SessionService<S> {
+        SessionService {
+            inner,
+            config: Arc::clone(&self.0),
+        }
+    }
+}
+
+/// Loads the request's session before the inner service and saves it after. When
+/// neither step needs the store (the cookie backend, or a request without a session
+/// cookie), the inner service is called directly and its future is not boxed; a
+/// store's I/O runs in a boxed future.
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    config: Arc<SessionConfig>,
+}
+
+impl<S> tower_service::Service<Request> for SessionService<S>
+where
+    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = SessionFuture<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let cookie = request_cookie(&req, &self.config.cookie_name);
+        match self.config.load_now(cookie) {
+            Ok(inner) => {
+                let session = Session(Arc::new(Mutex::new(inner)));
+                req.extensions_mut().insert(session.clone());
+                SessionFuture {
+                    state: SessionState::Inner {
+                        fut: self.inner.call(req),
+                        session: Some((session, Arc::clone(&self.config))),
+                    },
+                }
+            }
+            Err(raw) => {
+                // The store is asked: the whole request runs in one boxed future, with
+                // the ready service and a fresh clone left in its place.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let config = Arc::clone(&self.config);
+                let fut: futures_util::future::BoxFuture<'static, Response> =
+                    Box::pin(async move {
+                        let session = Session(Arc::new(Mutex::new(config.load(Some(raw)).await)));
+                        req.extensions_mut().insert(session.clone());
+                        let mut response = match tower::ServiceExt::oneshot(inner, req).await {
+                            Ok(res) => res,
+                            Err(never) => match never {},
+                        };
+                        let mut inner = std::mem::take(&mut *session.lock());
+                        config.store(&mut inner, &mut response).await;
+                        response
+                    });
+                SessionFuture {
+                    state: SessionState::Boxed { fut },
+                }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`SessionService`].
+    pub struct SessionFuture<F> {
+        #[pin]
+        state: SessionState<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = SessionStateProj]
+    enum SessionState<F> {
+        // The inner service's future; the session is saved (and taken) when it is ready.
+        Inner {
+            #[pin]
+            fut: F,
+            session: Option<(Session, Arc<SessionConfig>)>,
+        },
+        // Store I/O: the whole request, or its saving step.
+        Boxed {
+            fut: futures_util::future::BoxFuture<'static, Response>,
+        },
+    }
+}
+
+impl<F> std::future::Future for SessionFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, std::convert::Infallible>>,
+{
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        use std::task::Poll;
+        let mut state = self.project().state;
+        let (mut response, session, config) = match state.as_mut().project() {
+            SessionStateProj::Inner { fut, session } => {
+                let response = match std::task::ready!(fut.poll(cx)) {
+                    Ok(res) => res,
+                    Err(never) => match never {},
+                };
+                let Some((session, config)) = session.take() else {
+                    // Polled again after completion: nothing left to save.
+                    return Poll::Ready(Ok(response));
+                };
+                (response, session, config)
+            }
+            SessionStateProj::Boxed { fut } => return fut.as_mut().poll(cx).map(Ok),
+        };
+        let mut inner = std::mem::take(&mut *session.lock());
+        if config.store_is_now(&inner) {
+            config.store_now(&mut inner, &mut response);
+            return Poll::Ready(Ok(response));
+        }
+        let mut fut: futures_util::future::BoxFuture<'static, Response> = Box::pin(async move {
+            config.store(&mut inner, &mut response).await;
+            response
+        });
+        match fut.as_mut().poll(cx) {
+            Poll::Ready(response) => Poll::Ready(Ok(response)),
+            Poll::Pending => {
+                state.set(SessionState::Boxed { fut });
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The session middleware as an `axum::middleware::from_fn_with_state` function:
+/// loads the session before the handler, saves it after. The plugin installs the
+/// equivalent [`SessionLayer`], which skips the boxing where no store is asked.
 pub async fn session_middleware(
     State(config): State<Arc<SessionConfig>>,
     mut req: Request,
@@ -562,7 +779,7 @@ pub fn plugin(app: &mut App) {
         let config = Arc::new(SessionConfig::new(&settings, environment, &secret, backend));
         app.extensions().insert(Arc::clone(&config));
         app.wrap_router(layer_order::SESSION, move |router, _state: &AppState| {
-            router.layer(axum::middleware::from_fn_with_state(config.clone(), session_middleware))
+            router.layer(SessionLayer::new(Arc::clone(&config)))
         });
     });
 }
