@@ -80,7 +80,7 @@ pub mod auth {
 /// Server-rendered pages: minijinja templates, the [`view::View`] response, and the
 /// `url_for` / `static` / `csrf_field` / `messages` globals.
 pub mod view {
-    /// Compiled pages (feature `compiled`): see [`keel_view::compiled`].
+    /// Compiled pages (feature `compiled`): see [`mod@keel_view::compiled`].
     #[cfg(feature = "compiled")]
     pub use keel_view::{Compiled, askama, compiled};
     pub use keel_view::{View, ViewSettings, rust_embed, view};
