@@ -39,7 +39,7 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -553,10 +553,7 @@ pub fn with_permissions(
                 login_url: state.url_for("auth_login", &[] as &[(&str, &str)]).ok(),
                 scheme: scheme.clone(),
             });
-            router.layer(axum::middleware::from_fn_with_state(
-                (state.clone(), info),
-                authenticate,
-            ))
+            router.layer(AuthLayer(Arc::new((state.clone(), info))))
         });
         commands::register(app);
     }
@@ -569,21 +566,92 @@ pub struct CredentialsRefused(pub TokenRefusal);
 
 // The auth layer: resolves the request's user from `Authorization: <scheme> <token>`
 // (a personal access token, or a JWT in JWT mode) or from the login session.
-async fn authenticate(
-    State((state, info)): State<(AppState, Arc<LoginInfo>)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    req.extensions_mut().insert(info);
-    match resolve(&state, &mut req).await {
-        Ok(()) => next.run(req).await,
-        Err(e) => e.into_response(),
+#[derive(Clone)]
+struct AuthLayer(Arc<(AppState, Arc<LoginInfo>)>);
+
+impl<S> tower_layer::Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService {
+            inner,
+            shared: Arc::clone(&self.0),
+        }
     }
 }
 
-async fn resolve(state: &AppState, req: &mut Request) -> Result<(), Error> {
-    let (Some(auth), Some(db)) = (state.get::<Auth>(), state.get::<Db>()) else {
-        return Ok(());
+/// Calls the route directly for anonymous requests (no credentials to look up); a
+/// token or a logged-in session is resolved against the database in a boxed future.
+#[derive(Clone)]
+struct AuthService<S> {
+    inner: S,
+    shared: Arc<(AppState, Arc<LoginInfo>)>,
+}
+
+type Boxed = futures_util::future::Map<
+    futures_util::future::BoxFuture<'static, Response>,
+    fn(Response) -> Result<Response, std::convert::Infallible>,
+>;
+
+impl<S> tower_service::Service<Request> for AuthService<S>
+where
+    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<S::Future, Boxed>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        use futures_util::FutureExt as _;
+        let (state, info) = &*self.shared;
+        req.extensions_mut().insert(Arc::clone(info));
+        let lookup = lookup_of(state, &req);
+        if let Lookup::Nothing = lookup {
+            return futures_util::future::Either::Left(self.inner.call(req));
+        }
+        // The ready service goes into the lookup; a fresh clone stays.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let shared = Arc::clone(&self.shared);
+        let fut: futures_util::future::BoxFuture<'static, Response> = Box::pin(async move {
+            match resolve(&shared.0, &mut req, lookup).await {
+                Ok(()) => match tower::ServiceExt::oneshot(inner, req).await {
+                    Ok(res) => res,
+                    Err(never) => match never {},
+                },
+                Err(e) => e.into_response(),
+            }
+        });
+        futures_util::future::Either::Right(
+            fut.map(Ok as fn(Response) -> Result<Response, std::convert::Infallible>),
+        )
+    }
+}
+
+/// What identifies a request's user, found without I/O.
+enum Lookup {
+    /// Anonymous (or no auth in this app): nothing to look up.
+    Nothing,
+    /// `Authorization: <scheme> <token>`.
+    Token(String),
+    /// A login session with this user id.
+    Session(Session, i64),
+}
+
+fn lookup_of(state: &AppState, req: &Request) -> Lookup {
+    let (Some(auth), Some(_)) = (state.get::<Auth>(), state.get::<Db>()) else {
+        return Lookup::Nothing;
     };
     let scheme = &auth.settings.token_scheme;
     let bearer = req
@@ -595,65 +663,80 @@ async fn resolve(state: &AppState, req: &mut Request) -> Result<(), Error> {
             s.eq_ignore_ascii_case(scheme).then(|| t.trim().to_owned())
         });
     if let Some(token) = bearer {
-        let found = if token.starts_with(&auth.settings.token_prefix) {
-            match tokens::check_token(&**db, &auth.settings.token_prefix, &token).await? {
-                Ok(record) => Ok((
-                    record.user_id,
-                    AuthMethod::Token {
-                        scopes: record
-                            .scopes
-                            .split_whitespace()
-                            .map(str::to_owned)
-                            .collect(),
-                    },
-                )),
-                Err(r) => Err(r),
-            }
-        } else if let Some(jwt) = &auth.jwt {
-            jwt.check(&token).map(|id| (id, AuthMethod::Jwt))
-        } else {
-            Err(TokenRefusal::Invalid)
-        };
-        match found {
-            Ok((id, method)) => match models::user::Entity::find_by_id(id).one(&**db).await? {
-                Some(u) if u.is_active => {
-                    let user = auth.auth_user(db, &u, method).await?;
-                    req.extensions_mut().insert(Arc::new(user));
-                }
-                _ => {
-                    req.extensions_mut()
-                        .insert(CredentialsRefused(TokenRefusal::Invalid));
-                }
-            },
-            Err(r) => {
-                req.extensions_mut().insert(CredentialsRefused(r));
-            }
-        }
-        return Ok(());
+        return Lookup::Token(token);
     }
     let Some(session) = req.extensions().get::<Session>().cloned() else {
-        return Ok(());
+        return Lookup::Nothing;
     };
-    let Some(id) = session.get::<i64>(SESSION_USER) else {
-        return Ok(());
-    };
-    let user = models::user::Entity::find_by_id(id).one(&**db).await?;
-    let fingerprint = session.get::<String>(SESSION_HASH).unwrap_or_default();
-    match user {
-        Some(u)
-            if u.is_active
-                && tokens::same(
-                    fingerprint.as_bytes(),
-                    auth.signer.session_hash(&u).as_bytes(),
-                ) =>
-        {
-            let user = auth.auth_user(db, &u, AuthMethod::Session).await?;
-            req.extensions_mut().insert(Arc::new(user));
-        }
-        // Deleted, deactivated, or the password changed since: the login is over.
-        _ => Auth::logout(&session),
+    match session.get::<i64>(SESSION_USER) {
+        Some(id) => Lookup::Session(session, id),
+        None => Lookup::Nothing,
     }
-    Ok(())
+}
+
+async fn resolve(state: &AppState, req: &mut Request, lookup: Lookup) -> Result<(), Error> {
+    let (Some(auth), Some(db)) = (state.get::<Auth>(), state.get::<Db>()) else {
+        return Ok(());
+    };
+    match lookup {
+        Lookup::Nothing => Ok(()),
+        Lookup::Token(token) => {
+            let found = if token.starts_with(&auth.settings.token_prefix) {
+                match tokens::check_token(&**db, &auth.settings.token_prefix, &token).await? {
+                    Ok(record) => Ok((
+                        record.user_id,
+                        AuthMethod::Token {
+                            scopes: record
+                                .scopes
+                                .split_whitespace()
+                                .map(str::to_owned)
+                                .collect(),
+                        },
+                    )),
+                    Err(r) => Err(r),
+                }
+            } else if let Some(jwt) = &auth.jwt {
+                jwt.check(&token).map(|id| (id, AuthMethod::Jwt))
+            } else {
+                Err(TokenRefusal::Invalid)
+            };
+            match found {
+                Ok((id, method)) => match models::user::Entity::find_by_id(id).one(&**db).await? {
+                    Some(u) if u.is_active => {
+                        let user = auth.auth_user(db, &u, method).await?;
+                        req.extensions_mut().insert(Arc::new(user));
+                    }
+                    _ => {
+                        req.extensions_mut()
+                            .insert(CredentialsRefused(TokenRefusal::Invalid));
+                    }
+                },
+                Err(r) => {
+                    req.extensions_mut().insert(CredentialsRefused(r));
+                }
+            }
+            Ok(())
+        }
+        Lookup::Session(session, id) => {
+            let user = models::user::Entity::find_by_id(id).one(&**db).await?;
+            let fingerprint = session.get::<String>(SESSION_HASH).unwrap_or_default();
+            match user {
+                Some(u)
+                    if u.is_active
+                        && tokens::same(
+                            fingerprint.as_bytes(),
+                            auth.signer.session_hash(&u).as_bytes(),
+                        ) =>
+                {
+                    let user = auth.auth_user(db, &u, AuthMethod::Session).await?;
+                    req.extensions_mut().insert(Arc::new(user));
+                }
+                // Deleted, deactivated, or the password changed since: the login is over.
+                _ => Auth::logout(&session),
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The request's user, if any: `CurrentUser(Some(user))`.
