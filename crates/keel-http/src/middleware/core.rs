@@ -214,15 +214,12 @@ where
             Phase::Ready { res: Some(refusal) }
         } else {
             let limited = match &cfg.body_limit {
-                Some(limit) => limit.prepare(req),
-                None => Limited::Pass(req),
+                Some(limit) => limit.prepare(&mut req),
+                None => Limited::Pass,
             };
-            let req = match limited {
-                Limited::Pass(req) => Some(req),
-                Limited::Tracked(req, rest) => {
-                    leftover = Some(rest);
-                    Some(req)
-                }
+            match limited {
+                Limited::Pass => {}
+                Limited::Tracked(rest) => leftover = Some(rest),
                 Limited::Refused(fut) => {
                     // The 413 future only reads the body; no handler runs.
                     return CoreFuture {
@@ -240,8 +237,7 @@ where
                         },
                     };
                 }
-            };
-            let req = req.expect("set above");
+            }
             let called = {
                 let _entered = span.enter();
                 call_guarded(&mut self.inner, req, cfg.catch_panic)

@@ -152,11 +152,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
-        match self.cfg.prepare(req) {
-            Limited::Pass(req) => Either::Left(self.inner.call(req)),
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        match self.cfg.prepare(&mut req) {
+            Limited::Pass => Either::Left(self.inner.call(req)),
             Limited::Refused(fut) => Either::Right(Box::pin(async move { Ok(fut.await) })),
-            Limited::Tracked(req, leftover) => {
+            Limited::Tracked(leftover) => {
                 let fut = self.inner.call(req);
                 Either::Right(Box::pin(async move {
                     let res = fut.await?;
@@ -167,14 +167,16 @@ where
     }
 }
 
-/// What [`BodyLimitLayer::prepare`] made of a request.
+/// What [`BodyLimitLayer::prepare`] made of a request (which it changes in place, so
+/// that the request is not moved in and out).
 pub(crate) enum Limited {
     /// No body: pass it on.
-    Pass(Request),
-    /// The declared length is over the limit: this future makes the 413.
+    Pass,
+    /// The declared length is over the limit: this future makes the 413 (the request's
+    /// body was taken into it).
     Refused(BoxFuture<'static, Response>),
     /// The body is limited while streaming; call [`Leftover::finish`] on the response.
-    Tracked(Request, LeftoverBody),
+    Tracked(LeftoverBody),
 }
 
 /// The part of a limited body the handler did not read, drained after the response.
@@ -205,11 +207,11 @@ impl LeftoverBody {
 
 impl BodyLimitLayer {
     /// Applies the limit to `req`.
-    pub(crate) fn prepare(&self, req: Request) -> Limited {
+    pub(crate) fn prepare(&self, req: &mut Request) -> Limited {
         let limit = self.limit;
         let budget = self.drain.0;
         if http_body::Body::is_end_stream(req.body()) {
-            return Limited::Pass(req);
+            return Limited::Pass;
         }
         let declared = req
             .headers()
@@ -220,11 +222,12 @@ impl BodyLimitLayer {
             && len > limit.0
         {
             let fits = len <= limit.0.saturating_add(budget);
+            let body = std::mem::take(req.body_mut());
             return Limited::Refused(Box::pin(async move {
                 let mut res = too_large(limit).into_response();
                 // Read what the client is sending anyway; then the connection can carry
                 // the next request.
-                if !fits || !drain(req.into_body(), budget.saturating_add(limit.0)).await {
+                if !fits || !drain(body, budget.saturating_add(limit.0)).await {
                     res.headers_mut()
                         .insert(header::CONNECTION, HeaderValue::from_static("close"));
                 }
@@ -232,14 +235,12 @@ impl BodyLimitLayer {
             }));
         }
         let slot: Leftover = Arc::default();
-        let req = req.map(|body| {
-            let tracked = Tracked {
-                inner: Some(body),
-                slot: Arc::clone(&slot),
-            };
-            Body::new(http_body_util::Limited::new(tracked, limit.as_usize()))
-        });
-        Limited::Tracked(req, LeftoverBody { slot, budget })
+        let tracked = Tracked {
+            inner: Some(std::mem::take(req.body_mut())),
+            slot: Arc::clone(&slot),
+        };
+        *req.body_mut() = Body::new(http_body_util::Limited::new(tracked, limit.as_usize()));
+        Limited::Tracked(LeftoverBody { slot, budget })
     }
 }
 
