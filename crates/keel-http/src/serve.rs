@@ -181,6 +181,12 @@ impl Server {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
     /// finish within `server.shutdown_timeout`, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> io::Result<()> {
+        // Poll the shutdown future once before anything is served: signal handlers
+        // (SIGTERM, Ctrl-C) are installed on a first poll, so an early SIGTERM then
+        // stops the server gracefully instead of killing it by default.
+        let mut shutdown = std::pin::pin!(shutdown);
+        let requested =
+            std::future::poll_fn(|cx| Poll::Ready(shutdown.as_mut().poll(cx).is_ready())).await;
         let stop = Arc::new(ShutdownSignal::default());
         let conn = Arc::new(ConnConfig::new(&self.settings, self.tls));
         let deadline = self.settings.shutdown_timeout;
@@ -270,7 +276,9 @@ impl Server {
             Ok::<(), io::Error>(())
         };
         let signal = async {
-            shutdown.await;
+            if !requested {
+                shutdown.await;
+            }
             tracing::info!(target: "keel::server", "shutdown requested; finishing in-flight requests");
             stop.trigger();
         };
