@@ -48,6 +48,7 @@ use http::{HeaderValue, Method};
 use keel_core::{App, AppState, Error, layer_order};
 use keel_db::Db;
 use keel_db::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use keel_http::middleware::fast::{FastOrBoxed, boxed, fast, respond, take_ready};
 use keel_http::session::Session;
 use serde::Serialize;
 
@@ -588,11 +589,6 @@ struct AuthService<S> {
     shared: Arc<(AppState, Arc<LoginInfo>)>,
 }
 
-type Boxed = futures_util::future::Map<
-    futures_util::future::BoxFuture<'static, Response>,
-    fn(Response) -> Result<Response, std::convert::Infallible>,
->;
-
 impl<S> tower_service::Service<Request> for AuthService<S>
 where
     S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>
@@ -603,7 +599,7 @@ where
 {
     type Response = Response;
     type Error = std::convert::Infallible;
-    type Future = futures_util::future::Either<S::Future, Boxed>;
+    type Future = FastOrBoxed<S::Future>;
 
     fn poll_ready(
         &mut self,
@@ -613,29 +609,20 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        use futures_util::FutureExt as _;
         let (state, info) = &*self.shared;
         req.extensions_mut().insert(Arc::clone(info));
         let lookup = lookup_of(state, &req);
         if let Lookup::Nothing = lookup {
-            return futures_util::future::Either::Left(self.inner.call(req));
+            return fast(self.inner.call(req));
         }
-        // The ready service goes into the lookup; a fresh clone stays.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        let inner = take_ready(&mut self.inner);
         let shared = Arc::clone(&self.shared);
-        let fut: futures_util::future::BoxFuture<'static, Response> = Box::pin(async move {
+        boxed(async move {
             match resolve(&shared.0, &mut req, lookup).await {
-                Ok(()) => match tower::ServiceExt::oneshot(inner, req).await {
-                    Ok(res) => res,
-                    Err(never) => match never {},
-                },
+                Ok(()) => respond(inner, req).await,
                 Err(e) => e.into_response(),
             }
-        });
-        futures_util::future::Either::Right(
-            fut.map(Ok as fn(Response) -> Result<Response, std::convert::Infallible>),
-        )
+        })
     }
 }
 

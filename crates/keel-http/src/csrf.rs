@@ -30,6 +30,7 @@ use http_body_util::BodyExt as _;
 use keel_core::{App, AppState, Error, layer_order};
 use serde::{Deserialize, Serialize};
 
+use crate::middleware::fast::{FastOrBoxed, boxed, fast, respond, take_ready};
 use crate::session::Session;
 
 /// The header that carries the token.
@@ -194,13 +195,7 @@ where
 {
     type Response = Response;
     type Error = std::convert::Infallible;
-    type Future = futures_util::future::Either<
-        S::Future,
-        futures_util::future::Map<
-            futures_util::future::BoxFuture<'static, Response>,
-            fn(Response) -> Result<Response, std::convert::Infallible>,
-        >,
-    >;
+    type Future = FastOrBoxed<S::Future>;
 
     fn poll_ready(
         &mut self,
@@ -210,27 +205,11 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        use futures_util::FutureExt as _;
         if passes(&self.config, &req) {
-            return futures_util::future::Either::Left(self.inner.call(req));
+            return fast(self.inner.call(req));
         }
-        // The ready service goes into the check; a fresh clone stays.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let checked: futures_util::future::BoxFuture<'static, Response> =
-            Box::pin(check(Arc::clone(&self.config), req, inner));
-        futures_util::future::Either::Right(checked.map(Ok as fn(Response) -> _))
-    }
-}
-
-/// Calls `inner` with `req` once the token checks out.
-async fn run<S>(inner: S, req: Request) -> Response
-where
-    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>,
-{
-    match tower::ServiceExt::oneshot(inner, req).await {
-        Ok(res) => res,
-        Err(never) => match never {},
+        let inner = take_ready(&mut self.inner);
+        boxed(check(Arc::clone(&self.config), req, inner))
     }
 }
 
@@ -299,7 +278,7 @@ where
             "csrf_token_missing",
             "Refused: the form or request has no CSRF token (field `_csrf` or header `x-csrf-token`).",
         ),
-        Some(t) if verify(&session, &t) => run(inner, req).await,
+        Some(t) if verify(&session, &t) => respond(inner, req).await,
         Some(_) => refuse(
             "csrf_token_invalid",
             "Refused: the CSRF token does not belong to this session (reload the page and try again).",

@@ -586,17 +586,13 @@ where
             Err(raw) => {
                 // The store is asked: the whole request runs in one boxed future, with
                 // the ready service and a fresh clone left in its place.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
+                let inner = crate::middleware::fast::take_ready(&mut self.inner);
                 let config = Arc::clone(&self.config);
                 let fut: futures_util::future::BoxFuture<'static, Response> =
                     Box::pin(async move {
                         let session = Session(Arc::new(Mutex::new(config.load(Some(raw)).await)));
                         req.extensions_mut().insert(session.clone());
-                        let mut response = match tower::ServiceExt::oneshot(inner, req).await {
-                            Ok(res) => res,
-                            Err(never) => match never {},
-                        };
+                        let mut response = crate::middleware::fast::respond(inner, req).await;
                         let mut inner = std::mem::take(&mut *session.lock());
                         config.store(&mut inner, &mut response).await;
                         response

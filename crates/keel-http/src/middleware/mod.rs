@@ -26,6 +26,7 @@
 mod compress;
 mod core;
 mod errors;
+pub mod fast;
 mod guards;
 mod headers;
 mod metrics;
