@@ -110,6 +110,9 @@ impl std::fmt::Debug for SharedTemplates {
 
 /// Renders the page a response carries (a handler's view) on the way out, from the
 /// request's method and path-and-query; other responses pass through unchanged.
+///
+/// The page travels as a response extension, so the HTTP stack calls this only for
+/// responses that carry extensions.
 pub type PageFn = Arc<
     dyn Fn(
             axum::response::Response,

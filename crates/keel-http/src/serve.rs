@@ -22,13 +22,12 @@ use std::net::{SocketAddr, TcpListener as StdListener};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
-use http::header::{self, HeaderValue};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -200,7 +199,8 @@ impl Server {
             RuntimeMode::PerCore => {
                 let count = self.listeners.len();
                 for (index, listener) in self.listeners.into_iter().enumerate() {
-                    let service = (self.make_service)();
+                    let service =
+                        (self.make_service)().with_server_header(&self.settings.server_header);
                     let conn = Arc::clone(&conn);
                     let stop = Arc::clone(&stop);
                     let init = self.worker_init.clone();
@@ -266,7 +266,7 @@ impl Server {
                 let listener = TcpListener::from_std(listener)?;
                 accept_loop(
                     listener,
-                    (self.make_service)(),
+                    (self.make_service)().with_server_header(&self.settings.server_header),
                     Arc::clone(&conn),
                     Arc::clone(&stop),
                     deadline,
@@ -322,7 +322,6 @@ struct ConnConfig {
     builder: auto::Builder<TokioExecutor>,
     http2: bool,
     keep_alive: bool,
-    server_header: Option<HeaderValue>,
     handshake_timeout: Duration,
     tls: Option<TlsAcceptor>,
 }
@@ -345,36 +344,10 @@ impl ConnConfig {
             builder,
             http2: settings.http2,
             keep_alive: settings.keep_alive,
-            server_header: (!settings.server_header.is_empty())
-                .then(|| static_header(&settings.server_header))
-                .flatten(),
             handshake_timeout: settings.header_read_timeout,
             tls,
         }
     }
-}
-
-/// `value` as a header value whose clones touch no reference count (a `HeaderValue`
-/// made at run time shares one counter, which every response on every core would
-/// bump and drop). Each distinct value is kept for the life of the process.
-fn static_header(value: &str) -> Option<HeaderValue> {
-    static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let checked = HeaderValue::from_str(value).ok()?;
-    if !value.is_ascii() {
-        return Some(checked);
-    }
-    let mut interned = INTERNED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let kept = match interned.iter().find(|s| **s == value) {
-        Some(s) => *s,
-        None => {
-            let s: &'static str = Box::leak(value.into());
-            interned.push(s);
-            s
-        }
-    };
-    Some(HeaderValue::from_static(kept))
 }
 
 /// Counts open connections so that shutdown can wait for them.
@@ -440,7 +413,6 @@ async fn accept_loop(
         let svc = ConnService {
             service: std::cell::RefCell::new(service.clone()),
             peer,
-            server_header: conn.server_header.clone(),
         };
         let guard = tracker.track();
         let conn = Arc::clone(&conn);
@@ -589,7 +561,8 @@ where
     }
 }
 
-/// The per-connection hyper service: adds `ConnectInfo` and the `Server` header.
+/// The per-connection hyper service: adds `ConnectInfo` (the stack adds the `Server`
+/// header, with the other response headers).
 ///
 /// hyper calls a connection's service one request at a time through `&self`; the
 /// `RefCell` lets it call the stack directly instead of cloning the whole stack (and
@@ -597,46 +570,16 @@ where
 struct ConnService {
     service: std::cell::RefCell<KeelService>,
     peer: SocketAddr,
-    server_header: Option<HeaderValue>,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for ConnService {
     type Response = Response;
     type Error = Infallible;
-    type Future =
-        ConnFuture<<KeelService as tower_service::Service<axum::extract::Request>>::Future>;
+    type Future = <KeelService as tower_service::Service<axum::extract::Request>>::Future;
 
     fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
         req.extensions_mut().insert(ConnectInfo(self.peer));
-        let inner = self.service.borrow_mut().call(req.map(Body::new));
-        ConnFuture {
-            inner,
-            server_header: self.server_header.clone(),
-        }
-    }
-}
-
-pin_project! {
-    struct ConnFuture<F> {
-        #[pin]
-        inner: F,
-        server_header: Option<HeaderValue>,
-    }
-}
-
-impl<F> Future for ConnFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut res = ready!(this.inner.poll(cx))?;
-        if let Some(v) = this.server_header.take() {
-            res.headers_mut().insert(header::SERVER, v);
-        }
-        Poll::Ready(Ok(res))
+        self.service.borrow_mut().call(req.map(Body::new))
     }
 }
 

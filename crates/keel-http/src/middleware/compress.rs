@@ -59,21 +59,45 @@ fn wants_compression(req: &Request) -> bool {
     req.headers()
         .get_all(header::ACCEPT_ENCODING)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
-            });
-            !refused
-                && (coding.eq_ignore_ascii_case("gzip")
-                    || coding.eq_ignore_ascii_case("br")
-                    || coding == "*")
-        })
+        .any(accepts_compressed)
+}
+
+/// Whether one `Accept-Encoding` value names an encoding we produce (gzip, br or `*`)
+/// without refusing it with `q=0`.
+pub(super) fn accepts_compressed(value: &http::HeaderValue) -> bool {
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    value.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        !refused
+            && (coding.eq_ignore_ascii_case("gzip")
+                || coding.eq_ignore_ascii_case("br")
+                || coding == "*")
+    })
+}
+
+/// Serves `req` through tower-http's compressor around `inner`, boxed: the compressed
+/// body keeps kilobytes of encoder state inline, and only this path should pay for it.
+pub(super) fn compressed<S>(
+    inner: S,
+    req: Request,
+) -> BoxFuture<'static, Result<Response, Infallible>>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    tower_http::compression::CompressionLayer::new()
+        .layer(inner)
+        .oneshot(req)
+        .map(boxed)
+        .boxed()
 }
 
 impl<S> Service<Request> for Compress<S>
@@ -94,9 +118,7 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         if self.enabled && wants_compression(&req) {
             // Only this path pays for the compressor (and a clone of the inner service).
-            let compress =
-                tower_http::compression::CompressionLayer::new().layer(self.inner.clone());
-            Either::Right(compress.oneshot(req).map(boxed).boxed())
+            Either::Right(compressed(self.inner.clone(), req))
         } else {
             Either::Left(self.inner.call(req))
         }

@@ -8,9 +8,12 @@
 //! plaintext test, the chain cost about 35% of the throughput; fused, the same work
 //! costs a fraction of that (see `benches/RESULTS.md`).
 //!
-//! Order, outermost first: request id → route template → tracing span → metrics →
-//! security headers → page rendering → error rendering → panic catcher → timeout → trusted host → body
-//! limit → inner service.
+//! Order, outermost first: compression → request id → route template → tracing span →
+//! metrics → security and `Server` headers → page rendering → error rendering → panic
+//! catcher → timeout → trusted host → body limit → inner service.
+//!
+//! The request headers the steps read (`Host`, `Accept`, `Accept-Encoding`) are found
+//! in one pass over the header list ([`Seen`]).
 //!
 //! [`RequestIdLayer`]: super::RequestIdLayer
 //! [`TraceLayer`]: super::TraceLayer
@@ -26,13 +29,15 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::response::Response;
 use futures_util::future::BoxFuture;
-use http::Method;
+use http::header::{ACCEPT, ACCEPT_ENCODING, HOST, SERVER};
+use http::{HeaderMap, HeaderValue, Method};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Span;
 
+use super::compress::{accepts_compressed, compressed};
 use super::errors::{ErrorRender, Processed, RequestInfo};
 use super::guards::{
     BodyLimitLayer, LeftoverBody, Limited, TrustedHostLayer, panic_response, timeout_response,
@@ -44,7 +49,12 @@ use super::route::RouteMatcher;
 use super::trace;
 
 /// What the fused service does; every step is optional except error rendering.
+#[derive(Clone)]
 pub(crate) struct CoreConfig {
+    /// gzip / br for clients that ask.
+    pub(crate) compress: bool,
+    /// The `Server` response header.
+    pub(crate) server_header: Option<HeaderValue>,
     pub(crate) request_id: bool,
     pub(crate) matcher: Option<RouteMatcher>,
     /// `Some(log_requests)` when tracing is on.
@@ -77,6 +87,7 @@ impl<S> Layer<S> for CoreLayer {
     fn layer(&self, inner: S) -> Self::Service {
         CoreService {
             inner,
+            compress: self.cfg.compress,
             cfg: Arc::clone(&self.cfg),
             allowed_host: None,
         }
@@ -87,11 +98,25 @@ impl<S> Layer<S> for CoreLayer {
 #[derive(Clone)]
 pub struct CoreService<S> {
     inner: S,
+    /// Whether this instance compresses; the copy it serves through the compressor
+    /// does not.
+    compress: bool,
     cfg: Arc<CoreConfig>,
     /// The last `Host` value this instance allowed. The server clones the service for
     /// each connection, and clients send the same host on every request of a
     /// connection, so the check usually becomes one comparison.
     allowed_host: Option<http::HeaderValue>,
+}
+
+impl<S> CoreService<S> {
+    /// Replaces the `Server` header this instance (and its clones) send.
+    pub(crate) fn set_server_header(&mut self, value: Option<HeaderValue>) {
+        if self.cfg.server_header != value {
+            let mut cfg = CoreConfig::clone(&self.cfg);
+            cfg.server_header = value;
+            self.cfg = Arc::new(cfg);
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for CoreService<S> {
@@ -120,6 +145,55 @@ pin_project! {
         Inner { #[pin] fut: F, sleep: Option<Pin<Box<Sleep>>> },
         Ready { res: Option<Response> },
         Boxed { fut: BoxFuture<'static, Response> },
+        // A whole request served by another core service (under the compressor): its
+        // response is final.
+        Whole { fut: BoxFuture<'static, Result<Response, std::convert::Infallible>> },
+    }
+}
+
+/// The most header values scanned in one pass before [`Seen::of`] looks names up.
+const SCAN_LIMIT: usize = 16;
+
+/// The request headers the core reads.
+struct Seen<'a> {
+    host: Option<&'a HeaderValue>,
+    accept: Option<&'a HeaderValue>,
+    /// `Accept-Encoding` asks for an encoding we produce (looked at only when
+    /// compressing).
+    compress: bool,
+}
+
+impl<'a> Seen<'a> {
+    /// Requests carry a handful of headers, and standard names compare as small
+    /// integers: one pass over the list costs less than three hashed lookups. A long
+    /// list is looked up instead. The first value of a name counts, as with `get`.
+    fn of(headers: &'a HeaderMap, compressing: bool) -> Self {
+        if headers.len() > SCAN_LIMIT {
+            return Self {
+                host: headers.get(HOST),
+                accept: headers.get(ACCEPT),
+                compress: compressing
+                    && headers
+                        .get_all(ACCEPT_ENCODING)
+                        .iter()
+                        .any(accepts_compressed),
+            };
+        }
+        let mut seen = Self {
+            host: None,
+            accept: None,
+            compress: false,
+        };
+        for (name, value) in headers {
+            if *name == HOST {
+                seen.host.get_or_insert(value);
+            } else if *name == ACCEPT {
+                seen.accept.get_or_insert(value);
+            } else if compressing && !seen.compress && *name == ACCEPT_ENCODING {
+                seen.compress = accepts_compressed(value);
+            }
+        }
+        seen
     }
 }
 
@@ -162,7 +236,11 @@ where
 
 impl<S> Service<Request> for CoreService<S>
 where
-    S: Service<Request, Response = Response, Error = std::convert::Infallible>,
+    S: Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = std::convert::Infallible;
@@ -175,6 +253,50 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let cfg = &self.cfg;
+        let seen = Seen::of(req.headers(), self.compress);
+        if seen.compress {
+            // Only this path pays for the compressor and a copy of the service; the
+            // copy does every other step, so the compressed response is final.
+            let plain = CoreService {
+                inner: self.inner.clone(),
+                compress: false,
+                cfg: Arc::clone(cfg),
+                allowed_host: self.allowed_host.clone(),
+            };
+            return CoreFuture {
+                phase: Phase::Whole {
+                    fut: compressed(plain, req),
+                },
+                cfg: Arc::clone(cfg),
+                ctx: Ctx {
+                    id: None,
+                    route: None,
+                    span: Span::none(),
+                    start: None,
+                    counted: false,
+                    method: Method::GET,
+                    info: None,
+                    leftover: None,
+                },
+            };
+        }
+        let accept = seen.accept.cloned();
+        let refusal = match &cfg.trusted {
+            Some(trusted) => {
+                let host = seen.host;
+                let cached = host.is_some() && host == self.allowed_host.as_ref();
+                if cached || trusted.is_exempt(req.uri().path()) {
+                    None
+                } else {
+                    let refusal = trusted.check_host(&req);
+                    if refusal.is_none() {
+                        self.allowed_host = host.cloned();
+                    }
+                    refusal
+                }
+            }
+            None => None,
+        };
         let id = cfg.request_id.then(|| request_id::assign(&mut req));
         let route = cfg
             .matcher
@@ -192,24 +314,8 @@ where
             true
         });
         let method = req.method().clone();
-        let info = RequestInfo::capture(&req);
+        let info = RequestInfo::new(accept, req.uri().path_and_query().cloned());
         let mut leftover = None;
-        let refusal = match &cfg.trusted {
-            Some(trusted) => {
-                let host = req.headers().get(http::header::HOST);
-                let cached = host.is_some() && host == self.allowed_host.as_ref();
-                if cached || trusted.is_exempt(req.uri().path()) {
-                    None
-                } else {
-                    let refusal = trusted.check_host(&req);
-                    if refusal.is_none() {
-                        self.allowed_host = host.cloned();
-                    }
-                    refusal
-                }
-            }
-            None => None,
-        };
         let phase = if let Some(refusal) = refusal {
             Phase::Ready { res: Some(refusal) }
         } else {
@@ -280,7 +386,10 @@ impl Ctx {
         {
             return Err(Box::pin(rest.finish(res)));
         }
-        if let (Some(pages), Some(info)) = (&cfg.pages, &self.info) {
+        // A page to render travels as a response extension: no extensions, no page.
+        if let (Some(pages), Some(info)) = (&cfg.pages, &self.info)
+            && !res.extensions().is_empty()
+        {
             res = pages(res, &self.method, info.path());
         }
         let errors = &cfg.errors;
@@ -300,6 +409,9 @@ impl Ctx {
     fn finalize(&mut self, cfg: &CoreConfig, mut res: Response) -> Response {
         if let Some(security) = &cfg.security {
             security.apply(res.headers_mut());
+        }
+        if let Some(server) = &cfg.server_header {
+            res.headers_mut().insert(SERVER, server.clone());
         }
         if let Some(id) = self.id.take() {
             res.headers_mut()
@@ -365,6 +477,7 @@ where
                     Poll::Ready(res) => res,
                     Poll::Pending => return Poll::Pending,
                 },
+                PhaseProj::Whole { fut } => return fut.as_mut().poll(cx),
             };
             match this.ctx.advance(res, this.cfg) {
                 Ok(res) => return Poll::Ready(Ok(this.ctx.finalize(this.cfg, res))),

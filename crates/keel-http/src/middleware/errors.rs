@@ -95,9 +95,17 @@ pub(crate) struct RequestInfo {
 impl RequestInfo {
     /// Remembers what an error response for `req` needs (cheap reference-counted copies).
     pub(crate) fn capture<B>(req: &http::Request<B>) -> Self {
+        Self::new(
+            req.headers().get(header::ACCEPT).cloned(),
+            req.uri().path_and_query().cloned(),
+        )
+    }
+
+    /// From the `Accept` header and the path, found by the caller.
+    pub(crate) fn new(accept: Option<HeaderValue>, path: Option<PathAndQuery>) -> Self {
         Self {
-            accept: req.headers().get(header::ACCEPT).cloned(),
-            path: req.uri().path_and_query().cloned(),
+            accept,
+            path,
             request_id: None,
         }
     }

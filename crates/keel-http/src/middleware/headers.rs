@@ -164,3 +164,26 @@ where
         Poll::Ready(Ok(res))
     }
 }
+
+/// `value` as a header value whose clones touch no reference count (a `HeaderValue`
+/// made at run time shares one counter, which every response on every core would
+/// bump and drop). Each distinct value is kept for the life of the process.
+pub(crate) fn static_header(value: &str) -> Option<HeaderValue> {
+    static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let checked = HeaderValue::from_str(value).ok()?;
+    if !value.is_ascii() {
+        return Some(checked);
+    }
+    let mut interned = INTERNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let kept = match interned.iter().find(|s| **s == value) {
+        Some(s) => *s,
+        None => {
+            let s: &'static str = Box::leak(value.into());
+            interned.push(s);
+            s
+        }
+    };
+    Some(HeaderValue::from_static(kept))
+}

@@ -17,8 +17,9 @@
 //! | 11 | [`BodyLimitLayer`] — the one body limit, 413 | `middleware.body_limit` |
 //! | 12 | CORS (tower-http) from `[cors]` | on when `cors.allow_origins` is set |
 //!
-//! Steps 2–11 run fused in one service ([`CoreService`]), because a chain of a dozen
+//! Steps 1–11 run fused in one service ([`CoreService`]), because a chain of a dozen
 //! layers costs more than their work; the switches and the behaviour are the same.
+//! The fused service also sets the `Server` header (`server.server_header`).
 //! The stack wraps the router from outside rather than through `Router::layer`, which
 //! would clone and box it for every request. Session, CSRF and authentication layers
 //! (added by their plugins with `App::wrap_router`) sit inside, on the router itself.
@@ -56,10 +57,9 @@ use std::task::{Context, Poll};
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::Response;
+use futures_util::future::Either;
 use http::{HeaderName, HeaderValue, Method};
 use keel_core::AppState;
-use tower::ServiceBuilder;
-use tower::util::Either;
 use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -137,11 +137,49 @@ pub fn cors_layer(cors: &CorsSettings) -> Result<Option<CorsLayer>, String> {
     ))
 }
 
-type S0 = axum::Router;
-type S1 = Either<Cors<S0>, S0>;
-type S2 = Either<<DefaultBodyLimit as Layer<S1>>::Service, S1>;
-type S3 = CoreService<S2>;
-type S4 = Compress<S3>;
+type Unlimited<S> = <DefaultBodyLimit as Layer<S>>::Service;
+
+/// The router, behind CORS and with axum's own body limit off when configured. One
+/// enum rather than two nested `Either`s: a request is matched and moved once.
+#[derive(Clone)]
+enum Routed {
+    Plain(axum::Router),
+    Cors(Cors<axum::Router>),
+    Unlimited(Unlimited<axum::Router>),
+    UnlimitedCors(Unlimited<Cors<axum::Router>>),
+}
+
+type RouterFuture = <axum::Router as Service<Request>>::Future;
+type CorsFuture = <Cors<axum::Router> as Service<Request>>::Future;
+
+impl Service<Request> for Routed {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<RouterFuture, CorsFuture>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        match self {
+            Self::Plain(s) => Service::<Request>::poll_ready(s, cx),
+            Self::Cors(s) => Service::<Request>::poll_ready(s, cx),
+            Self::Unlimited(s) => Service::<Request>::poll_ready(s, cx),
+            Self::UnlimitedCors(s) => Service::<Request>::poll_ready(s, cx),
+        }
+    }
+
+    // Always: the request is then moved once, straight into the router.
+    #[inline(always)]
+    fn call(&mut self, req: Request) -> Self::Future {
+        match self {
+            Self::Plain(s) => Either::Left(s.call(req)),
+            Self::Cors(s) => Either::Right(s.call(req)),
+            Self::Unlimited(s) => Either::Left(s.call(req)),
+            Self::UnlimitedCors(s) => Either::Right(s.call(req)),
+        }
+    }
+}
+
+type S4 = CoreService<Routed>;
 
 /// The app's router inside Keel's default stack: what the server and the test client
 /// call. Cheap to clone.
@@ -156,10 +194,24 @@ impl std::fmt::Debug for KeelService {
     }
 }
 
+impl KeelService {
+    /// Sends `value` as the `Server` response header (none when empty or not a valid
+    /// header value). The stack starts with `server.server_header` from the app's
+    /// configuration; [`Server`](crate::serve::Server) sets its own settings' value.
+    #[must_use]
+    pub fn with_server_header(mut self, value: &str) -> Self {
+        let header = (!value.is_empty())
+            .then(|| headers::static_header(value))
+            .flatten();
+        self.inner.set_server_header(header);
+        self
+    }
+}
+
 impl Service<Request> for KeelService {
     type Response = Response;
     type Error = Infallible;
-    type Future = <S4 as Service<Request>>::Future;
+    type Future = CoreFuture<Either<RouterFuture, CorsFuture>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
@@ -214,6 +266,10 @@ pub fn default_stack(
         _ => None,
     };
     let core = self::core::CoreConfig {
+        compress: mw.compression,
+        server_header: (!settings.server.server_header.is_empty())
+            .then(|| headers::static_header(&settings.server.server_header))
+            .flatten(),
         request_id: mw.request_id,
         matcher,
         trace: mw.trace.then_some(settings.log.requests),
@@ -238,11 +294,15 @@ pub fn default_stack(
     // there is never a second, hidden limit.
     let axum_default = 2 * 1024 * 1024;
     let disable_axum_limit = body_limit.is_none() || settings.server.body_limit.0 > axum_default;
-    let inner = ServiceBuilder::new()
-        .layer(CompressLayer::new(mw.compression))
-        .layer(self::core::CoreLayer::new(core))
-        .option_layer(disable_axum_limit.then(DefaultBodyLimit::disable))
-        .option_layer(cors)
-        .service(router);
-    KeelService { inner }
+    let routed = match (disable_axum_limit, cors) {
+        (false, None) => Routed::Plain(router),
+        (false, Some(cors)) => Routed::Cors(cors.layer(router)),
+        (true, None) => Routed::Unlimited(DefaultBodyLimit::disable().layer(router)),
+        (true, Some(cors)) => {
+            Routed::UnlimitedCors(DefaultBodyLimit::disable().layer(cors.layer(router)))
+        }
+    };
+    KeelService {
+        inner: self::core::CoreLayer::new(core).layer(routed),
+    }
 }

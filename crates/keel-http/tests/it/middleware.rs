@@ -151,6 +151,56 @@ async fn responses_are_compressed_when_asked() {
 }
 
 #[tokio::test]
+async fn compressed_responses_get_every_stack_step() {
+    let c = TestClient::new(support::app().set("server.server_header", "keel")).await;
+    let gz = c.get("/big").header("accept-encoding", "gzip").await;
+    gz.assert_status(200)
+        .assert_header("content-encoding", "gzip")
+        .assert_header("server", "keel")
+        .assert_header("x-content-type-options", "nosniff")
+        .assert_header_present("x-request-id");
+    c.get("/big")
+        .header("accept-encoding", "gzip;q=0, identity")
+        .await
+        .assert_no_header("content-encoding")
+        .assert_header("server", "keel");
+    // An error is rendered before it is compressed.
+    let missing = c
+        .get("/nowhere")
+        .header("accept-encoding", "br")
+        .header("accept", "text/html")
+        .await;
+    missing
+        .assert_status(404)
+        .assert_header("content-encoding", "br")
+        .assert_header("server", "keel");
+    assert!(
+        missing
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{:?}",
+        missing.header("content-type")
+    );
+
+    // A long header list is looked up rather than scanned, with the same answers:
+    // the first Host, Accept and a later Accept-Encoding all count.
+    let long = |host: &str, encoding: &str| {
+        let mut req = c.get("/big").header("host", host);
+        for i in 0..20 {
+            req = req.header(format!("x-filler-{i}"), "1");
+        }
+        req.header("accept-encoding", encoding)
+    };
+    long("localhost", "identity, br")
+        .await
+        .assert_status(200)
+        .assert_header("content-encoding", "br");
+    long("evil.example", "identity")
+        .await
+        .assert_problem(400, "disallowed_host");
+}
+
+#[tokio::test]
 async fn request_ids_are_echoed_or_generated() {
     let c = TestClient::new(support::app()).await;
     c.get("/ok")
