@@ -167,6 +167,15 @@ fn named_hit_many(bencher: divan::Bencher<'_, '_>) {
         });
 }
 
+/// Making the handle, as a handler does per request (`cache.named("world")`) before
+/// reading through it: the thread's kept handle, referenced again.
+#[divan::bench(sample_size = 1000)]
+fn named_handle(bencher: divan::Bencher<'_, '_>) {
+    let cache = Cache::memory(100_000);
+    let _warm = cache.named::<i32, World>("world");
+    bencher.bench_local(|| divan::black_box(cache.named::<i32, World>("world")));
+}
+
 /// The same hundred ids, past the copies' array: ids offset by a million are beyond
 /// the near cache's capacity (10,000), so their copies are kept in the hash map (one
 /// SipHash and one probe per id) instead of the array indexed by id.

@@ -744,6 +744,16 @@ pub struct Cache {
     default_ttl: Duration,
 }
 
+impl Cache {
+    /// Whether `other` is this cache (a clone of it, with the same settings).
+    fn same(&self, other: &Cache) -> bool {
+        Arc::ptr_eq(&self.backend, &other.backend)
+            && Arc::ptr_eq(&self.flights, &other.flights)
+            && self.fall_through == other.fall_through
+            && self.default_ttl == other.default_ttl
+    }
+}
+
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")

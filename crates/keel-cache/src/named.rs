@@ -1,7 +1,7 @@
 //! Named caches: values of one type under typed keys (Spring's named caches, a
 //! key prefix in Django or Rails).
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -46,19 +46,22 @@ use crate::{Cache, NearShared, Owned, owned, owned_mut};
 /// }
 /// ```
 pub struct Named<K, V> {
+    inner: Arc<Handle>,
+    _types: PhantomData<fn(K) -> V>,
+}
+
+/// What a [`Named`] holds (the same for every `K` and `V`).
+struct Handle {
     cache: Cache,
-    name: Arc<str>,
+    name: Box<str>,
     /// This name's copies (in process, with the near cache on).
     copies: Option<Arc<NamedCopies>>,
-    _types: PhantomData<fn(K) -> V>,
 }
 
 impl<K, V> Clone for Named<K, V> {
     fn clone(&self) -> Self {
         Self {
-            cache: self.cache.clone(),
-            name: Arc::clone(&self.name),
-            copies: self.copies.clone(),
+            inner: Arc::clone(&self.inner),
             _types: PhantomData,
         }
     }
@@ -67,7 +70,7 @@ impl<K, V> Clone for Named<K, V> {
 impl<K, V> std::fmt::Debug for Named<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Named")
-            .field("name", &self.name)
+            .field("name", &self.inner.name)
             .finish_non_exhaustive()
     }
 }
@@ -203,29 +206,74 @@ fn dense_index<K: 'static>(key: &K, capacity: usize) -> Option<usize> {
 /// A thread's copies of every name (a `Copies<K, V>` each).
 type AllCopies = Owned<NamedCopies, Box<dyn Any>>;
 
+/// Handles a thread keeps for [`Cache::named`] before it starts over.
+const HANDLES: usize = 16;
+
 thread_local! {
     /// This thread's copies.
     static COPIES: RefCell<AllCopies> = const { RefCell::new(Vec::new()) };
+    /// The in-process handles this thread made, by their types (at most [`HANDLES`]).
+    static MADE: RefCell<Vec<(TypeId, Arc<Handle>)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Cache {
-    /// The values of type `V` under the keys `{name}:{key}`: see [`Named`]. Cheap to
-    /// call per request (one short lock); every handle of the same name and types
-    /// shares its copies. Names are meant to be fixed in code: each one used is kept
-    /// for the life of the cache.
+    /// The values of type `V` under the keys `{name}:{key}`: see [`Named`]. Every
+    /// handle of the same name and types shares its copies. Names are meant to be fixed
+    /// in code: each one used is kept for the life of the cache.
+    ///
+    /// Cheap to call per request: in process, each thread keeps the last handles it
+    /// made and hands out another reference to one of them (no lock, no allocation,
+    /// and no reference count that other cores touch).
     pub fn named<K, V>(&self, name: &str) -> Named<K, V>
     where
         K: Display + Hash + Eq + Clone + 'static,
         V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        let copies = self
-            .backend
-            .as_memory()
-            .and_then(|memory| memory.named_copies(name, std::any::TypeId::of::<(K, V)>()));
-        Named {
+        let types = TypeId::of::<(K, V)>();
+        let Some(memory) = self.backend.as_memory() else {
+            return Named::from_handle(Handle {
+                cache: self.clone(),
+                name: name.into(),
+                copies: None,
+            });
+        };
+        let made = MADE.try_with(|made| {
+            made.borrow()
+                .iter()
+                .find(|(t, h)| *t == types && *h.name == *name && h.cache.same(self))
+                .map(|(_, h)| Arc::clone(h))
+        });
+        if let Ok(Some(inner)) = made {
+            return Named {
+                inner,
+                _types: PhantomData,
+            };
+        }
+        let handle = Arc::new(Handle {
             cache: self.clone(),
             name: name.into(),
-            copies,
+            copies: memory.named_copies(name, types),
+        });
+        if handle.copies.is_some() {
+            let _ = MADE.try_with(|made| {
+                let mut made = made.borrow_mut();
+                if made.len() >= HANDLES {
+                    made.clear();
+                }
+                made.push((types, Arc::clone(&handle)));
+            });
+        }
+        Named {
+            inner: handle,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K, V> Named<K, V> {
+    fn from_handle(handle: Handle) -> Self {
+        Self {
+            inner: Arc::new(handle),
             _types: PhantomData,
         }
     }
@@ -238,12 +286,12 @@ where
 {
     /// The cache key of `key`: `{name}:{key}`.
     pub fn key(&self, key: &K) -> String {
-        format!("{}:{key}", self.name)
+        format!("{}:{key}", self.inner.name)
     }
 
     /// The name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// The value under `key`, if present, fresh and a `V`.
@@ -255,17 +303,17 @@ where
         if let Some(found) = self.read_and_copy(key, &full) {
             return Ok(found);
         }
-        self.cache.get(&full).await
+        self.inner.cache.get(&full).await
     }
 
     /// Stores `value` under `key` for `ttl`.
     pub async fn set(&self, key: &K, value: &V, ttl: Duration) -> Result<(), Error> {
-        self.cache.set(&self.key(key), value, ttl).await
+        self.inner.cache.set(&self.key(key), value, ttl).await
     }
 
     /// Removes `key`.
     pub async fn delete(&self, key: &K) -> Result<(), Error> {
-        self.cache.delete(&self.key(key)).await
+        self.inner.cache.delete(&self.key(key)).await
     }
 
     /// The value under `key`, or the result of `compute` (stored for `ttl`), as
@@ -288,16 +336,16 @@ where
         if let Some(Some(v)) = self.read_and_copy(key, &full) {
             return Ok(v);
         }
-        self.cache.get_or_compute(&full, ttl, compute).await
+        self.inner.cache.get_or_compute(&full, ttl, compute).await
     }
 
     /// The values under `keys`, in order (`None`: absent, expired or not a `V`). In
     /// process the thread's copies are read in one pass; in Redis, one `MGET`.
     pub async fn get_many(&self, keys: &[K]) -> Result<Vec<Option<V>>, Error> {
-        if self.copies.is_none() {
+        if self.inner.copies.is_none() {
             let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
             let refs: Vec<&str> = full.iter().map(String::as_str).collect();
-            return self.cache.get_many(&refs).await;
+            return self.inner.cache.get_many(&refs).await;
         }
         let mut out = self.copies_of(keys);
         for (key, slot) in keys.iter().zip(out.iter_mut()) {
@@ -325,8 +373,8 @@ where
         let found = match self.get_many(keys).await {
             Ok(found) => found,
             // Each key then goes its own way (computed, or the error).
-            Err(e) if self.cache.fall_through => {
-                tracing::warn!(target: "keel::cache", name = %self.name, error = %e, "cache unavailable; computing without it");
+            Err(e) if self.inner.cache.fall_through => {
+                tracing::warn!(target: "keel::cache", name = %self.inner.name, error = %e, "cache unavailable; computing without it");
                 vec![None; keys.len()]
             }
             Err(e) => return Err(e),
@@ -357,7 +405,7 @@ where
     /// This thread's live copies of `keys` (`None` where there is none), read under one
     /// borrow and one reading of the clock.
     fn copies_of(&self, keys: &[K]) -> Vec<Option<V>> {
-        let Some(copies) = self.copies.as_ref() else {
+        let Some(copies) = self.inner.copies.as_ref() else {
             return vec![None; keys.len()];
         };
         COPIES
@@ -380,7 +428,7 @@ where
 
     /// This thread's copy of `key`, while it is exact.
     fn copy_of(&self, key: &K) -> Option<V> {
-        let copies = self.copies.as_ref()?;
+        let copies = self.inner.copies.as_ref()?;
         COPIES
             .try_with(|all| {
                 let all = all.borrow();
@@ -397,8 +445,8 @@ where
     /// In process: the entry under `full` read from the shared store, copied for this
     /// thread (`Some(None)`: absent or not a `V`). `None`: not in process.
     fn read_and_copy(&self, key: &K, full: &str) -> Option<Option<V>> {
-        let copies = self.copies.as_ref()?;
-        let memory = self.cache.backend.as_memory()?;
+        let copies = self.inner.copies.as_ref()?;
+        let memory = self.inner.cache.backend.as_memory()?;
         let Some((slot, writes, entry)) = memory.entry_for_copy(full) else {
             return Some(None);
         };

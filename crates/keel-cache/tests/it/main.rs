@@ -318,6 +318,41 @@ async fn memory_backend_without_near_copies() {
     named_caches_are_the_string_entries(&cache).await;
 }
 
+/// `Cache::named` keeps recent handles per thread, by cache, name and types: two
+/// caches never share one, and a thread that uses more names than it keeps still reads
+/// each of them right.
+#[tokio::test]
+async fn named_handles_belong_to_their_cache_and_name() {
+    let long = Duration::from_secs(60);
+    let (a, b) = (Cache::memory(1000), Cache::memory(1000));
+    a.named::<i32, u64>("n").set(&1, &10, long).await.unwrap();
+    b.named::<i32, u64>("n").set(&1, &20, long).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(a.named::<i32, u64>("n").get(&1).await.unwrap(), Some(10));
+        assert_eq!(b.named::<i32, u64>("n").get(&1).await.unwrap(), Some(20));
+        assert_eq!(
+            a.clone().named::<i32, u64>("n").get(&2).await.unwrap(),
+            None
+        );
+    }
+    for i in 0..40u64 {
+        let name = format!("name{i}");
+        a.named::<i32, u64>(&name).set(&1, &i, long).await.unwrap();
+    }
+    for round in 0..2 {
+        for i in 0..40u64 {
+            let got = a.named::<i32, u64>(&format!("name{i}")).get(&1).await;
+            assert_eq!(got.unwrap(), Some(i), "name{i}, round {round}");
+        }
+    }
+    // A write through the string API is seen through a kept handle.
+    a.set("name3:1", &33u64, long).await.unwrap();
+    assert_eq!(
+        a.named::<i32, u64>("name3").get(&1).await.unwrap(),
+        Some(33)
+    );
+}
+
 /// A runtime for one of a test's threads.
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
