@@ -161,6 +161,16 @@ impl<K: Hash + Eq + 'static, V> Copies<K, V> {
         }
     }
 
+    /// The value of `key`'s copy, while the copy is exact.
+    #[inline]
+    fn value(&self, key: &K, near: &NearShared, now: u64) -> Option<V>
+    where
+        V: Clone,
+    {
+        let copy = self.get(key, near.capacity)?;
+        copy.live(near, now).then(|| copy.value.clone())
+    }
+
     fn insert(&mut self, key: &K, copy: Copy<V>, capacity: usize)
     where
         K: Clone,
@@ -347,13 +357,7 @@ where
             let refs: Vec<&str> = full.iter().map(String::as_str).collect();
             return self.inner.cache.get_many(&refs).await;
         }
-        let mut out = self.copies_of(keys);
-        for (key, slot) in keys.iter().zip(out.iter_mut()) {
-            if slot.is_none() {
-                *slot = self.read_and_copy(key, &self.key(key)).flatten();
-            }
-        }
-        Ok(out)
+        Ok(self.complete(keys, self.copies_of(keys)))
     }
 
     /// The values under `keys`, in order, computing (concurrently) and storing for
@@ -370,7 +374,14 @@ where
         Fut: Future<Output = Result<V, E>>,
         E: Into<Error>,
     {
-        let found = match self.get_many(keys).await {
+        // All copies live (the usual case for a warm cache): the values, read in one
+        // pass straight into the answer.
+        let found = match self.all_copies_of(keys) {
+            Ok(all) => return Ok(all),
+            Err(Some(partial)) => Ok(self.complete(keys, partial)),
+            Err(None) => self.get_many(keys).await,
+        };
+        let found = match found {
             Ok(found) => found,
             // Each key then goes its own way (computed, or the error).
             Err(e) if self.inner.cache.fall_through => {
@@ -402,43 +413,73 @@ where
             .ok_or_else(|| Error::internal_msg("a computed value went missing"))
     }
 
-    /// This thread's live copies of `keys` (`None` where there is none), read under one
-    /// borrow and one reading of the clock.
-    fn copies_of(&self, keys: &[K]) -> Vec<Option<V>> {
-        let Some(copies) = self.inner.copies.as_ref() else {
-            return vec![None; keys.len()];
-        };
-        COPIES
-            .try_with(|all| {
-                let all = all.borrow();
-                let Some(map) = owned(&all, copies).and_then(|m| m.downcast_ref::<Copies<K, V>>())
-                else {
-                    return vec![None; keys.len()];
-                };
-                let now = crate::clock::now();
-                keys.iter()
-                    .map(|key| {
-                        let copy = map.get(key, copies.near.capacity)?;
-                        copy.live(&copies.near, now).then(|| copy.value.clone())
-                    })
-                    .collect()
-            })
-            .unwrap_or_else(|_| vec![None; keys.len()])
-    }
-
-    /// This thread's copy of `key`, while it is exact.
-    fn copy_of(&self, key: &K) -> Option<V> {
+    /// `read` of this thread's copies of this name (`None`: none yet) and the clock,
+    /// read once, under one borrow. `None` when this cache keeps no copies.
+    #[inline]
+    fn with_copies<R>(
+        &self,
+        read: impl FnOnce(Option<&Copies<K, V>>, &NearShared, u64) -> R,
+    ) -> Option<R> {
         let copies = self.inner.copies.as_ref()?;
         COPIES
             .try_with(|all| {
                 let all = all.borrow();
-                let copy = owned(&all, copies)?
-                    .downcast_ref::<Copies<K, V>>()?
-                    .get(key, copies.near.capacity)?;
-                copy.live(&copies.near, crate::clock::now())
-                    .then(|| copy.value.clone())
+                let map = owned(&all, copies).and_then(|m| m.downcast_ref::<Copies<K, V>>());
+                read(map, &copies.near, crate::clock::now())
             })
             .ok()
+    }
+
+    /// Every value of `keys` from this thread's live copies, in one pass. Short of
+    /// that, what the copies hold (`None` where a key has no live copy), or nothing
+    /// when this cache keeps no copies.
+    fn all_copies_of(&self, keys: &[K]) -> Result<Vec<V>, Option<Vec<Option<V>>>> {
+        self.with_copies(|map, near, now| {
+            let Some(map) = map else {
+                return Err(vec![None; keys.len()]);
+            };
+            let mut values = Vec::with_capacity(keys.len());
+            for (i, key) in keys.iter().enumerate() {
+                match map.value(key, near, now) {
+                    Some(v) => values.push(v),
+                    None => {
+                        // A miss: the rest as `Option`s, the hits so far included.
+                        let mut found: Vec<Option<V>> = Vec::with_capacity(keys.len());
+                        found.extend(values.into_iter().map(Some));
+                        found.push(None);
+                        found.extend(keys[i + 1..].iter().map(|k| map.value(k, near, now)));
+                        return Err(found);
+                    }
+                }
+            }
+            Ok(values)
+        })
+        .map_or(Err(None), |r| r.map_err(Some))
+    }
+
+    /// `found` (the thread's copies of `keys`) with each missing one read from the
+    /// shared store, and copied.
+    fn complete(&self, keys: &[K], mut found: Vec<Option<V>>) -> Vec<Option<V>> {
+        for (key, slot) in keys.iter().zip(found.iter_mut()) {
+            if slot.is_none() {
+                *slot = self.read_and_copy(key, &self.key(key)).flatten();
+            }
+        }
+        found
+    }
+
+    /// This thread's live copies of `keys` (`None` where there is none).
+    fn copies_of(&self, keys: &[K]) -> Vec<Option<V>> {
+        self.with_copies(|map, near, now| match map {
+            Some(map) => keys.iter().map(|k| map.value(k, near, now)).collect(),
+            None => vec![None; keys.len()],
+        })
+        .unwrap_or_else(|| vec![None; keys.len()])
+    }
+
+    /// This thread's copy of `key`, while it is exact.
+    fn copy_of(&self, key: &K) -> Option<V> {
+        self.with_copies(|map, near, now| map?.value(key, near, now))
             .flatten()
     }
 

@@ -240,6 +240,34 @@ async fn named_caches_are_the_string_entries(cache: &Cache) {
     let mut computed_ids = computed.lock().unwrap().clone();
     computed_ids.sort_unstable();
     assert_eq!(computed_ids, vec![13, 14]);
+    // All present now: answered from the copies (or the store), nothing computed; a
+    // write through the string API between two reads is seen by the second.
+    let never = |_: &i32| async {
+        Err::<World, _>(keel_core::Error::internal_msg("computed a present key"))
+    };
+    for round in 0..3 {
+        if round == 2 {
+            cache.set("world:13", &five, long).await.unwrap();
+        }
+        let again = worlds
+            .get_many_or_compute(&[14, 11, 13], long, never)
+            .await
+            .unwrap();
+        let thirteen = if round == 2 {
+            five.clone()
+        } else {
+            World { id: 13, n: 26 }
+        };
+        assert_eq!(
+            again,
+            vec![World { id: 14, n: 28 }, other.clone(), thirteen],
+            "round {round}"
+        );
+    }
+    cache
+        .set("world:13", &World { id: 13, n: 26 }, long)
+        .await
+        .unwrap();
     assert_eq!(
         cache.get::<World>("world:14").await.unwrap(),
         Some(World { id: 14, n: 28 })
