@@ -48,7 +48,7 @@ use http::{HeaderValue, Method};
 use keel_core::{App, AppState, Error, layer_order};
 use keel_db::Db;
 use keel_db::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use keel_http::middleware::fast::{FastOrBoxed, boxed, fast, respond, take_ready};
+use keel_http::middleware::fast::{FastOrBoxed, RouteService, boxed, fast, respond, take_ready};
 use keel_http::session::Session;
 use serde::Serialize;
 
@@ -589,14 +589,7 @@ struct AuthService<S> {
     shared: Arc<(AppState, Arc<LoginInfo>)>,
 }
 
-impl<S> tower_service::Service<Request> for AuthService<S>
-where
-    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: RouteService> tower_service::Service<Request> for AuthService<S> {
     type Response = Response;
     type Error = std::convert::Infallible;
     type Future = FastOrBoxed<S::Future>;

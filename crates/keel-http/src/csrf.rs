@@ -30,7 +30,7 @@ use http_body_util::BodyExt as _;
 use keel_core::{App, AppState, Error, layer_order};
 use serde::{Deserialize, Serialize};
 
-use crate::middleware::fast::{FastOrBoxed, boxed, fast, respond, take_ready};
+use crate::middleware::fast::{FastOrBoxed, RouteService, boxed, fast, respond, take_ready};
 use crate::session::Session;
 
 /// The header that carries the token.
@@ -185,14 +185,7 @@ struct CsrfService<S> {
     config: Arc<CsrfConfig>,
 }
 
-impl<S> tower_service::Service<Request> for CsrfService<S>
-where
-    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: RouteService> tower_service::Service<Request> for CsrfService<S> {
     type Response = Response;
     type Error = std::convert::Infallible;
     type Future = FastOrBoxed<S::Future>;

@@ -48,6 +48,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 
+use crate::middleware::fast::RouteService;
+
 /// The session key under which flash messages wait for the next page.
 const FLASH_KEY: &str = "_flash";
 
@@ -551,14 +553,7 @@ pub struct SessionService<S> {
     config: Arc<SessionConfig>,
 }
 
-impl<S> tower_service::Service<Request> for SessionService<S>
-where
-    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: RouteService> tower_service::Service<Request> for SessionService<S> {
     type Response = Response;
     type Error = std::convert::Infallible;
     type Future = SessionFuture<S::Future>;

@@ -20,6 +20,8 @@ use tower_http::compression::CompressionBody;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::fast::RouteService;
+
 /// Layer that compresses responses for clients that accept gzip or br.
 #[derive(Debug, Clone, Copy)]
 pub struct CompressLayer {
@@ -85,14 +87,10 @@ pub(super) fn accepts_compressed(value: &http::HeaderValue) -> bool {
 
 /// Serves `req` through tower-http's compressor around `inner`, boxed: the compressed
 /// body keeps kilobytes of encoder state inline, and only this path should pay for it.
-pub(super) fn compressed<S>(
+pub(super) fn compressed<S: RouteService>(
     inner: S,
     req: Request,
-) -> BoxFuture<'static, Result<Response, Infallible>>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
-    S::Future: Send + 'static,
-{
+) -> BoxFuture<'static, Result<Response, Infallible>> {
     tower_http::compression::CompressionLayer::new()
         .layer(inner)
         .oneshot(req)
@@ -100,11 +98,7 @@ where
         .boxed()
 }
 
-impl<S> Service<Request> for Compress<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: RouteService> Service<Request> for Compress<S> {
     type Response = Response;
     type Error = Infallible;
     // The compressing branch is boxed: its future holds a request and a service copy,

@@ -39,6 +39,7 @@ use tracing::Span;
 
 use super::compress::{accepts_compressed, compressed};
 use super::errors::{ErrorRender, Processed, RequestInfo};
+use super::fast::RouteService;
 use super::guards::{
     BodyLimitLayer, LeftoverBody, Limited, TrustedHostLayer, panic_response, timeout_response,
 };
@@ -234,14 +235,7 @@ where
     }
 }
 
-impl<S> Service<Request> for CoreService<S>
-where
-    S: Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: RouteService> Service<Request> for CoreService<S> {
     type Response = Response;
     type Error = std::convert::Infallible;
     type Future = CoreFuture<S::Future>;
@@ -323,36 +317,29 @@ where
                 Some(limit) => limit.prepare(&mut req),
                 None => Limited::Pass,
             };
-            match limited {
-                Limited::Pass => {}
-                Limited::Tracked(rest) => leftover = Some(rest),
-                Limited::Refused(fut) => {
-                    // The 413 future only reads the body; no handler runs.
-                    return CoreFuture {
-                        phase: Phase::Boxed { fut },
-                        cfg: Arc::clone(cfg),
-                        ctx: Ctx {
-                            id,
-                            route,
-                            span,
-                            start,
-                            counted,
-                            method,
-                            info: Some(info),
-                            leftover: None,
-                        },
-                    };
+            let refused = match limited {
+                Limited::Pass => None,
+                Limited::Tracked(rest) => {
+                    leftover = Some(rest);
+                    None
                 }
-            }
-            let called = {
-                let _entered = span.enter();
-                call_guarded(&mut self.inner, req, cfg.catch_panic)
+                Limited::Refused(fut) => Some(fut),
             };
-            match called {
-                Ok(fut) => Phase::Inner { fut, sleep: None },
-                Err(payload) => Phase::Ready {
-                    res: Some(panic_response(&*payload)),
-                },
+            match refused {
+                // The 413 future only reads the body; no handler runs.
+                Some(fut) => Phase::Boxed { fut },
+                None => {
+                    let called = {
+                        let _entered = span.enter();
+                        call_guarded(&mut self.inner, req, cfg.catch_panic)
+                    };
+                    match called {
+                        Ok(fut) => Phase::Inner { fut, sleep: None },
+                        Err(payload) => Phase::Ready {
+                            res: Some(panic_response(&*payload)),
+                        },
+                    }
+                }
             }
         };
         CoreFuture {

@@ -11,6 +11,25 @@ use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Either, Map};
 use tower_service::Service;
 
+/// What a Keel layer wraps: a route or router that answers every request, can be
+/// cloned into a boxed call, and whose future can move across threads. Implemented for
+/// every such service.
+pub trait RouteService:
+    Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> RouteService for S where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// The inner service's own future, or a boxed rest of the request.
 pub type FastOrBoxed<F> =
     Either<F, Map<BoxFuture<'static, Response>, fn(Response) -> Result<Response, Infallible>>>;

@@ -165,10 +165,20 @@ where
     }
 }
 
+/// The `Server` header for `server.server_header`: none when the setting is empty or
+/// not a valid header value.
+pub(crate) fn server_header(value: &str) -> Option<HeaderValue> {
+    if value.is_empty() {
+        None
+    } else {
+        static_header(value)
+    }
+}
+
 /// `value` as a header value whose clones touch no reference count (a `HeaderValue`
 /// made at run time shares one counter, which every response on every core would
 /// bump and drop). Each distinct value is kept for the life of the process.
-pub(crate) fn static_header(value: &str) -> Option<HeaderValue> {
+fn static_header(value: &str) -> Option<HeaderValue> {
     static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     let checked = HeaderValue::from_str(value).ok()?;
     if !value.is_ascii() {

@@ -200,10 +200,7 @@ impl KeelService {
     /// configuration; [`Server`](crate::serve::Server) sets its own settings' value.
     #[must_use]
     pub fn with_server_header(mut self, value: &str) -> Self {
-        let header = (!value.is_empty())
-            .then(|| headers::static_header(value))
-            .flatten();
-        self.inner.set_server_header(header);
+        self.inner.set_server_header(headers::server_header(value));
         self
     }
 }
@@ -267,9 +264,7 @@ pub fn default_stack(
     };
     let core = self::core::CoreConfig {
         compress: mw.compression,
-        server_header: (!settings.server.server_header.is_empty())
-            .then(|| headers::static_header(&settings.server.server_header))
-            .flatten(),
+        server_header: headers::server_header(&settings.server.server_header),
         request_id: mw.request_id,
         matcher,
         trace: mw.trace.then_some(settings.log.requests),
