@@ -3,6 +3,11 @@
 //! the local PostgreSQL. The pool pings every connection it gets back (a spawned
 //! task and a `Sync` round trip); lanes put the connection back as it is.
 //!
+//! Also on the lanes: twenty reads through `keel::db::find_by_id` (the statement
+//! written once), and the 20-row `/updates` write as `keel::db::update_column` sends
+//! it on PostgreSQL (two array parameters, `unnest`) against the `CASE` form it sent
+//! before (61 parameters).
+//!
 //! `cargo bench -p keel-benches --features postgres --bench lanes`
 //! (`KEEL_BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
@@ -132,4 +137,74 @@ fn twenty_on_lanes(b: divan::Bencher<'_, '_>) {
 #[divan::bench]
 fn twenty_on_pool(b: divan::Bencher<'_, '_>) {
     twenty_at_once(b, pool);
+}
+
+#[divan::bench]
+fn twenty_find_by_id_on_lanes(b: divan::Bencher<'_, '_>) {
+    let rt = runtime();
+    let db = lanes(&rt);
+    b.bench_local(|| {
+        rt.block_on(async {
+            let all = futures_util::future::try_join_all(
+                (0..20)
+                    .map(|_| keel::db::find_by_id::<world::Entity>(&*db, fastrand::i32(1..=1000))),
+            )
+            .await
+            .unwrap();
+            assert_eq!(all.len(), 20);
+        });
+    });
+}
+
+/// Twenty distinct rows in key order, each with a new value.
+fn twenty_rows() -> Vec<(i32, i32)> {
+    let mut ids: Vec<i32> = (0..20).map(|i| i * 50 + fastrand::i32(1..=50)).collect();
+    ids.sort_unstable();
+    ids.into_iter()
+        .map(|id| (id, fastrand::i32(1..=1000)))
+        .collect()
+}
+
+#[divan::bench]
+fn update_twenty_with_update_column(b: divan::Bencher<'_, '_>) {
+    let rt = runtime();
+    let db = lanes(&rt);
+    b.bench_local(|| {
+        rt.block_on(async {
+            let rows = twenty_rows();
+            let n = keel::db::update_column::<world::Entity, _, _>(
+                &*db,
+                world::Column::Id,
+                world::Column::Randomnumber,
+                &rows,
+            )
+            .await
+            .unwrap();
+            assert_eq!(n, 20);
+        });
+    });
+}
+
+#[divan::bench]
+fn update_twenty_with_case(b: divan::Bencher<'_, '_>) {
+    use keel::db::sea_orm::sea_query::{CaseStatement, Expr};
+    use keel::db::sea_orm::{ColumnTrait, QueryFilter};
+    let rt = runtime();
+    let db = lanes(&rt);
+    b.bench_local(|| {
+        rt.block_on(async {
+            let rows = twenty_rows();
+            let mut case = CaseStatement::new();
+            for (id, n) in &rows {
+                case = case.case(world::Column::Id.eq(*id), Expr::val(*n));
+            }
+            let done = world::Entity::update_many()
+                .col_expr(world::Column::Randomnumber, case.into())
+                .filter(world::Column::Id.is_in(rows.iter().map(|r| r.0)))
+                .exec(&*db)
+                .await
+                .unwrap();
+            assert_eq!(done.rows_affected, 20);
+        });
+    });
 }

@@ -8,23 +8,7 @@
 
 use keel::db::sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
 
-mod world {
-    use keel::db::sea_orm;
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "world")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: i32,
-        pub randomnumber: i32,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
+use keel_benches::world;
 
 fn main() {
     divan::main();

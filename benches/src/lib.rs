@@ -170,3 +170,23 @@ pub async fn once(svc: &mut Svc, path: &'static str) -> u16 {
         .unwrap_or_else(|never| match never {});
     res.status().as_u16()
 }
+
+/// TechEmpower's `world` table as a SeaORM entity, for the data benchmarks.
+#[allow(missing_docs)]
+pub mod world {
+    use keel::db::sea_orm;
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "world")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub randomnumber: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

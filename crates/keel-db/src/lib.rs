@@ -21,6 +21,7 @@
 //! | [`error`] | `DbErr` → 404 / 409 / 503, never the SQL |
 //! | [`sessions`] | `[session] store = "database"`: sessions in the app's database |
 //! | [`batch`] | [`update_column`]: many rows' column in one statement |
+//! | [`find`](mod@find) | [`find_by_id`]: one row by key, its statement written once |
 //!
 //! ## Configuration
 //!
@@ -33,6 +34,7 @@
 pub mod batch;
 pub mod commands;
 pub mod error;
+pub mod find;
 mod lanes;
 pub mod migrate;
 pub mod paginate;
@@ -56,6 +58,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, T
 
 pub use batch::update_column;
 pub use error::DbErrorClassifier;
+pub use find::{find_by_id, find_by_id_statement};
 pub use migrate::entities::Models;
 pub use migrate::{Migration, Migrator};
 pub use paginate::{CursorPage, CursorParams, Page, PageParams, keyset, paginate};

@@ -39,7 +39,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use futures_util::TryStreamExt as _;
-use sea_orm::sea_query::Value;
+use sea_orm::sea_query::{ArrayType, Value};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
@@ -64,8 +64,10 @@ struct Link {
     prepared: Mutex<Cache>,
 }
 
-/// SQL → each set of parameter types it was prepared with, and the verdict.
-type Cache = HashMap<String, Vec<(Vec<Type>, Prepared)>>;
+/// SQL → each set of parameter types it was prepared with, and the verdict. Hashed
+/// with foldhash: SipHash over the SQL was a visible part of every statement, and the
+/// SQL is the app's own, not a client's.
+type Cache = HashMap<String, Vec<(Vec<Type>, Prepared)>, foldhash::fast::RandomState>;
 
 #[derive(Clone)]
 enum Prepared {
@@ -159,7 +161,7 @@ impl Pipe {
         });
         let link = Arc::new(Link {
             client,
-            prepared: Mutex::new(HashMap::new()),
+            prepared: Mutex::new(Cache::default()),
         });
         *lock(slot) = Some(link.clone());
         Ok(link)
@@ -215,17 +217,14 @@ impl Pipe {
         stmt: &Statement,
         want: Want,
     ) -> Result<Option<(Arc<Link>, Prepared)>, DbErr> {
-        let Some(types) = values(stmt)
-            .iter()
-            .map(param_type)
-            .collect::<Option<Vec<_>>>()
-        else {
+        let values = values(stmt);
+        if !values.iter().all(|v| param_type(v).is_some()) {
             return Ok(None);
-        };
+        }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.links.len();
         let link = self.link(i).await?;
         let prepared = link
-            .prepare(&stmt.sql, types)
+            .prepare(&stmt.sql, values)
             .await
             .map_err(|e| db_err(&e, want))?;
         Ok(Some((link, prepared)))
@@ -242,18 +241,20 @@ fn params(stmt: &Statement) -> impl ExactSizeIterator<Item = Param<'_>> {
 }
 
 impl Link {
-    /// The statement for `sql` with parameters `types`, prepared on first use.
+    /// The statement for `sql` with parameters bound as `values`, prepared on first
+    /// use (the types of a statement already prepared are compared without a copy).
     async fn prepare(
         &self,
         sql: &str,
-        types: Vec<Type>,
+        values: &[Value],
     ) -> Result<Prepared, tokio_postgres::Error> {
         if let Some(found) = lock(&self.prepared)
             .get(sql)
-            .and_then(|v| v.iter().find(|(t, _)| *t == types))
+            .and_then(|v| v.iter().find(|(t, _)| bound_as(t, values)))
         {
             return Ok(found.1.clone());
         }
+        let types: Vec<Type> = values.iter().filter_map(param_type).collect();
         let st = self.client.prepare_typed(sql, &types).await?;
         let prepared = match readable_columns(&st) {
             Some(columns) => Prepared::Rows(st, columns),
@@ -418,8 +419,31 @@ fn param_type(v: &Value) -> Option<Type> {
         | Value::ChronoDateTimeLocal(_)
         | Value::ChronoDateTimeWithTimeZone(_) => Type::TIMESTAMPTZ,
         Value::Uuid(_) => Type::UUID,
+        // The arrays `update_column` binds on PostgreSQL, as sqlx binds them.
+        Value::Array(element, _) => match element {
+            ArrayType::Bool => Type::BOOL_ARRAY,
+            ArrayType::SmallInt => Type::INT2_ARRAY,
+            ArrayType::Int => Type::INT4_ARRAY,
+            ArrayType::BigInt => Type::INT8_ARRAY,
+            ArrayType::Float => Type::FLOAT4_ARRAY,
+            ArrayType::Double => Type::FLOAT8_ARRAY,
+            ArrayType::String => Type::TEXT_ARRAY,
+            ArrayType::Uuid => Type::UUID_ARRAY,
+            ArrayType::ChronoDate => Type::DATE_ARRAY,
+            ArrayType::ChronoDateTime => Type::TIMESTAMP_ARRAY,
+            _ => return None,
+        },
         _ => return None,
     })
+}
+
+/// Whether `values` bind as `types`, the types a statement was prepared with.
+fn bound_as(types: &[Type], values: &[Value]) -> bool {
+    types.len() == values.len()
+        && types
+            .iter()
+            .zip(values)
+            .all(|(t, v)| param_type(v).as_ref() == Some(t))
 }
 
 /// A SeaORM value bound as the type [`param_type`] gave it.
@@ -455,6 +479,11 @@ impl ToSql for Param<'_> {
             Value::ChronoDateTimeLocal(v) => v.to_sql(ty, out),
             Value::ChronoDateTimeWithTimeZone(v) => v.to_sql(ty, out),
             Value::Uuid(v) => v.to_sql(ty, out),
+            // Each element as its own type (`ty` is the array's).
+            Value::Array(_, Some(items)) => {
+                items.iter().map(Param).collect::<Vec<_>>().to_sql(ty, out)
+            }
+            Value::Array(_, None) => Ok(IsNull::Yes),
             other => Err(format!("the pipeline cannot bind {other:?}").into()),
         }
     }

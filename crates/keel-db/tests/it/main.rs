@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 mod app;
+mod batch;
 mod entities;
 mod makemigrations;
 mod runner;
