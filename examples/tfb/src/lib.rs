@@ -71,9 +71,10 @@ fn random_id() -> i32 {
     fastrand::i32(1..=10_000)
 }
 
+/// One world by id: `keel::db::find_by_id` is SeaORM's `find_by_id(id).one(db)` with
+/// the statement written once (Rails' `find`), not per read.
 async fn world_by_id(db: &Db, id: i32) -> Result<world::Model> {
-    world::Entity::find_by_id(id)
-        .one(&**db)
+    keel::db::find_by_id::<world::Entity>(&**db, id)
         .await?
         .ok_or_else(|| Error::not_found(format!("There is no world {id}.")))
 }
