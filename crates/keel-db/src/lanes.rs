@@ -58,6 +58,22 @@ mod with_servers {
         };
     }
 
+    /// Awaits a statement on the lanes. With a pipeline in the build the lanes are its
+    /// fallback, so their future (sqlx's, large) is boxed: otherwise its size is part
+    /// of every pipelined statement's future, copied whole into SeaORM's boxed future.
+    #[cfg(feature = "pg-pipeline")]
+    macro_rules! on_lane {
+        ($f:expr) => {
+            Box::pin($f).await
+        };
+    }
+    #[cfg(not(feature = "pg-pipeline"))]
+    macro_rules! on_lane {
+        ($f:expr) => {
+            $f.await
+        };
+    }
+
     /// How to open a new connection.
     enum Spec {
         #[cfg(feature = "postgres")]
@@ -240,6 +256,10 @@ mod with_servers {
             {
                 return r;
             }
+            on_lane!(self.execute_on_lane(stmt))
+        }
+
+        async fn execute_on_lane(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
             let mut lease = self.lease().await?;
             let (sql, values) = parts(stmt);
             let result = on_raw!(&mut lease.raw, c => sqlx::query_with(sql, values)
@@ -269,6 +289,10 @@ mod with_servers {
             {
                 return r.map(|rows| rows.into_iter().next());
             }
+            on_lane!(self.query_one_on_lane(stmt))
+        }
+
+        async fn query_one_on_lane(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
             let mut lease = self.lease().await?;
             let (sql, values) = parts(stmt);
             let result = on_raw!(&mut lease.raw, c => sqlx::query_with(sql, values)
@@ -286,6 +310,10 @@ mod with_servers {
             {
                 return r;
             }
+            on_lane!(self.query_all_on_lane(stmt))
+        }
+
+        async fn query_all_on_lane(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
             let mut lease = self.lease().await?;
             let (sql, values) = parts(stmt);
             let result = on_raw!(&mut lease.raw, c => sqlx::query_with(sql, values)

@@ -149,9 +149,9 @@ impl Pipe {
         {
             return Ok(link.clone());
         }
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
+        // Boxed, as is preparing: both are rare, and their futures would otherwise
+        // be part of every statement's.
+        let (client, connection) = Box::pin(self.config.connect(NoTls))
             .await
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(format!("PostgreSQL: {e}"))))?;
         tokio::spawn(async move {
@@ -176,16 +176,20 @@ impl Pipe {
         let Prepared::Rows(st, columns) = prepared else {
             return None;
         };
-        let started = Instant::now();
-        let rows = match link.client.query_raw(&st, params(stmt)).await {
-            Ok(stream) => stream.try_collect::<Vec<Row>>().await,
-            Err(e) => Err(e),
-        };
+        let started = self.log.start();
+        // Each row becomes SeaORM's as it arrives (no vector of driver rows between).
+        let rows = async {
+            let stream = link.client.query_raw(&st, params(stmt)).await?;
+            let mut stream = std::pin::pin!(stream);
+            let mut rows = Vec::new();
+            while let Some(row) = stream.try_next().await? {
+                rows.push(read_row(&row, &columns)?);
+            }
+            Ok(rows)
+        }
+        .await;
         self.log.record(&stmt.sql, started);
-        Some(
-            rows.and_then(|rows| read_rows(&rows, &columns))
-                .map_err(|e| db_err(&e, Want::Rows)),
-        )
+        Some(rows.map_err(|e| db_err(&e, Want::Rows)))
     }
 
     /// Runs a statement for its row count; `None` when the pipeline declines it.
@@ -195,7 +199,7 @@ impl Pipe {
             Err(e) => return Some(Err(e)),
         };
         let (Prepared::Rows(st, _) | Prepared::ExecOnly(st)) = prepared;
-        let started = Instant::now();
+        let started = self.log.start();
         let count = link.client.execute_raw(&st, params(stmt)).await;
         self.log.record(&stmt.sql, started);
         Some(
@@ -255,7 +259,7 @@ impl Link {
             return Ok(found.1.clone());
         }
         let types: Vec<Type> = values.iter().filter_map(param_type).collect();
-        let st = self.client.prepare_typed(sql, &types).await?;
+        let st = Box::pin(self.client.prepare_typed(sql, &types)).await?;
         let prepared = match readable_columns(&st) {
             Some(columns) => Prepared::Rows(st, columns),
             None => Prepared::ExecOnly(st),
@@ -273,7 +277,16 @@ impl Link {
 }
 
 impl Log {
-    fn record(&self, sql: &str, started: Instant) {
+    /// When a statement starts, if anything is to be logged of it (reading the clock
+    /// twice per statement otherwise buys nothing).
+    fn start(&self) -> Option<Instant> {
+        (self.level.is_some() || !self.slow.is_zero()).then(Instant::now)
+    }
+
+    fn record(&self, sql: &str, started: Option<Instant>) {
+        let Some(started) = started else {
+            return;
+        };
         let elapsed = started.elapsed();
         if !self.slow.is_zero() && elapsed >= self.slow {
             log::warn!(target: "keel::db::pipeline", "slow statement ({elapsed:?}): {sql}");
@@ -382,19 +395,12 @@ fn readable_columns(st: &tokio_postgres::Statement) -> Option<Arc<[(String, Kind
         .collect()
 }
 
-fn read_rows(
-    rows: &[Row],
-    columns: &[(String, Kind)],
-) -> Result<Vec<QueryResult>, tokio_postgres::Error> {
-    rows.iter()
-        .map(|row| {
-            let mut values = BTreeMap::new();
-            for (i, (name, kind)) in columns.iter().enumerate() {
-                values.insert(name.clone(), kind.read(row, i)?);
-            }
-            Ok(QueryResult::from(ProxyRow::new(values)))
-        })
-        .collect()
+fn read_row(row: &Row, columns: &[(String, Kind)]) -> Result<QueryResult, tokio_postgres::Error> {
+    let mut values = BTreeMap::new();
+    for (i, (name, kind)) in columns.iter().enumerate() {
+        values.insert(name.clone(), kind.read(row, i)?);
+    }
+    Ok(QueryResult::from(ProxyRow::new(values)))
 }
 
 /// The PostgreSQL type a value is bound as: what sqlx binds it as, so a statement
