@@ -42,7 +42,7 @@ use std::fmt::Write as _;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
-use bytes::{BufMut as _, Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
 use keel_core::{Error, ErrorKind, FieldError};
@@ -270,14 +270,17 @@ where
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        let mut buf = BytesMut::with_capacity(128).writer();
+        // Into a `Vec` (serde_json's writes are plain appends there; through a
+        // `BytesMut` writer each one is a `BufMut` call), then into `Bytes` without a
+        // copy: 2.25 against 2.86 µs for 100 TechEmpower worlds (`--bench json`).
+        let mut buf = Vec::with_capacity(128);
         match serde_json::to_writer(&mut buf, &self.0) {
             Ok(()) => (
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 )],
-                buf.into_inner().freeze(),
+                Bytes::from(buf),
             )
                 .into_response(),
             Err(e) => Error::internal(e).into_response(),
