@@ -734,10 +734,19 @@ impl CacheBackend for RedisBackend {
     }
 }
 
-/// The cache: a backend plus single-flight locks for `get_or_compute`. Cheap to clone;
-/// also an extractor.
+/// The cache: a backend plus single-flight locks for `get_or_compute`. Cheap to clone
+/// (one reference count); also an extractor.
 #[derive(Clone)]
 pub struct Cache {
+    parts: Arc<Shared>,
+}
+
+/// What a cache is. Behind one more `Arc` so that a `per-core` worker keeps a copy
+/// with its own reference count ([`Cache::worker_copy`]): the extractor clones a
+/// cache per request, and two workers incrementing one counter fight over its cache
+/// line.
+#[derive(Clone)]
+struct Shared {
     backend: Arc<dyn CacheBackend>,
     flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     fall_through: bool,
@@ -745,19 +754,35 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Whether `other` is this cache (a clone of it, with the same settings).
+    /// Whether `other` is this cache (a clone or a worker copy of it, with the same
+    /// settings).
     fn same(&self, other: &Cache) -> bool {
-        Arc::ptr_eq(&self.backend, &other.backend)
-            && Arc::ptr_eq(&self.flights, &other.flights)
-            && self.fall_through == other.fall_through
-            && self.default_ttl == other.default_ttl
+        Arc::ptr_eq(&self.parts.backend, &other.parts.backend)
+            && Arc::ptr_eq(&self.parts.flights, &other.parts.flights)
+            && self.parts.fall_through == other.parts.fall_through
+            && self.parts.default_ttl == other.parts.default_ttl
+    }
+
+    /// The same cache (backend, single-flight locks, settings) under a reference
+    /// count of its own, for one server worker to clone without touching the
+    /// others'.
+    #[must_use]
+    pub fn worker_copy(&self) -> Self {
+        Self {
+            parts: Arc::new((*self.parts).clone()),
+        }
+    }
+
+    fn with_default_ttl(mut self, ttl: Duration) -> Self {
+        Arc::make_mut(&mut self.parts).default_ttl = ttl;
+        self
     }
 }
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("fall_through", &self.fall_through)
+            .field("fall_through", &self.parts.fall_through)
             .finish_non_exhaustive()
     }
 }
@@ -766,17 +791,19 @@ impl Cache {
     /// A cache over `backend`.
     pub fn new(backend: Arc<dyn CacheBackend>) -> Self {
         Self {
-            backend,
-            flights: Arc::default(),
-            fall_through: false,
-            default_ttl: Duration::from_secs(300),
+            parts: Arc::new(Shared {
+                backend,
+                flights: Arc::default(),
+                fall_through: false,
+                default_ttl: Duration::from_secs(300),
+            }),
         }
     }
 
     /// When the backend fails, `get_or_compute` computes without caching.
     #[must_use]
     pub fn fall_through(mut self, on: bool) -> Self {
-        self.fall_through = on;
+        Arc::make_mut(&mut self.parts).fall_through = on;
         self
     }
 
@@ -790,10 +817,10 @@ impl Cache {
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        if let Some(memory) = self.backend.as_memory() {
+        if let Some(memory) = self.parts.backend.as_memory() {
             return Ok(memory.get_typed(key));
         }
-        Ok(from_json(self.backend.get(key).await?))
+        Ok(from_json(self.parts.backend.get(key).await?))
     }
 
     /// The values under `keys`, in order, each `None` when absent, expired or not a
@@ -802,10 +829,11 @@ impl Cache {
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        if let Some(memory) = self.backend.as_memory() {
+        if let Some(memory) = self.parts.backend.as_memory() {
             return Ok(memory.get_many_typed(keys));
         }
         Ok(self
+            .parts
             .backend
             .get_many(keys)
             .await?
@@ -821,12 +849,12 @@ impl Cache {
         T: Serialize + ToOwned + ?Sized,
         T::Owned: Serialize + Send + Sync + 'static,
     {
-        if let Some(memory) = self.backend.as_memory() {
+        if let Some(memory) = self.parts.backend.as_memory() {
             memory.set_typed(key, value.to_owned(), ttl);
             return Ok(());
         }
         let bytes = serde_json::to_vec(value).map_err(Error::internal)?;
-        self.backend.set(key, bytes, ttl).await
+        self.parts.backend.set(key, bytes, ttl).await
     }
 
     /// Stores `value` under `key` for `cache.default_ttl`.
@@ -835,19 +863,19 @@ impl Cache {
         T: Serialize + ToOwned + ?Sized,
         T::Owned: Serialize + Send + Sync + 'static,
     {
-        self.set(key, value, self.default_ttl).await
+        self.set(key, value, self.parts.default_ttl).await
     }
 
     /// Removes `key`.
     pub async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.backend.delete(key).await
+        self.parts.backend.delete(key).await
     }
 
     /// Adds one to the counter under `key`, which expires `ttl` after its first
     /// increment; returns the count and the time left in its window (rate limits,
     /// login throttling). [`get`](Self::get) reads it as a `u64`.
     pub async fn incr(&self, key: &str, ttl: Duration) -> Result<(u64, Duration), Error> {
-        self.backend.incr(key, ttl).await
+        self.parts.backend.incr(key, ttl).await
     }
 
     /// The value under `key`, or the result of `compute` (stored for `ttl`). Concurrent
@@ -867,7 +895,7 @@ impl Cache {
         match self.get::<T>(key).await {
             Ok(Some(v)) => return Ok(v),
             Ok(None) => {}
-            Err(e) if self.fall_through => {
+            Err(e) if self.parts.fall_through => {
                 tracing::warn!(target: "keel::cache", key, error = %e, cause = %e.chain_string(), "cache unavailable; computing without it");
                 return compute().await.map_err(Into::into);
             }
@@ -875,6 +903,7 @@ impl Cache {
         }
         let flight = {
             let mut flights = self
+                .parts
                 .flights
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -887,7 +916,7 @@ impl Cache {
             _ => {
                 let value = compute().await.map_err(Into::into)?;
                 if let Err(e) = self.set(key, &value, ttl).await {
-                    if !self.fall_through {
+                    if !self.parts.fall_through {
                         drop(guard);
                         self.forget_flight(key, &flight);
                         return Err(e);
@@ -904,6 +933,7 @@ impl Cache {
 
     fn forget_flight(&self, key: &str, flight: &Arc<tokio::sync::Mutex<()>>) {
         let mut flights = self
+            .parts
             .flights
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -914,14 +944,32 @@ impl Cache {
     }
 }
 
-impl FromRequestParts<AppState> for Cache {
-    type Rejection = Error;
+/// A `per-core` worker's copy of the app's cache (kept per thread by
+/// `keel_core::worker`).
+#[derive(Clone)]
+struct WorkerCache(Cache);
 
-    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
+impl Cache {
+    /// The app's cache as the current thread should use it: inside a `per-core`
+    /// server worker, the worker's [copy](Cache::worker_copy) (the same cache under
+    /// the worker's own reference count); anywhere else, the app's. This is what the
+    /// `Cache` extractor hands to handlers.
+    pub fn current(state: &AppState) -> Result<Self, Error> {
+        if let Some(WorkerCache(cache)) = keel_core::worker::get::<WorkerCache>() {
+            return Ok(cache);
+        }
         state
             .get::<Cache>()
             .cloned()
             .ok_or_else(|| Error::internal_msg("the cache is not installed (keel::cache::plugin)"))
+    }
+}
+
+impl FromRequestParts<AppState> for Cache {
+    type Rejection = Error;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        Cache::current(state)
     }
 }
 
@@ -931,17 +979,22 @@ pub fn plugin(app: &mut App) {
         return;
     }
     let settings: CacheSettings = app.section("cache");
+    // Each `per-core` worker clones its own copy per request (see `Shared`).
+    app.on_worker_start(|state, _| async move {
+        if let Some(cache) = state.get::<Cache>() {
+            keel_core::worker::provide(WorkerCache(cache.worker_copy()));
+        }
+        Ok(())
+    });
     match settings.backend.as_str() {
         "memory" => {
             let cache = Cache::new(Arc::new(MemoryBackend::with_near(
                 settings.max_entries,
                 settings.near_entries,
             )))
-            .fall_through(settings.fall_through);
-            app.extensions().insert(Cache {
-                default_ttl: settings.default_ttl,
-                ..cache
-            });
+            .fall_through(settings.fall_through)
+            .with_default_ttl(settings.default_ttl);
+            app.extensions().insert(cache);
         }
         #[cfg(feature = "redis")]
         "redis" => {
@@ -953,10 +1006,9 @@ pub fn plugin(app: &mut App) {
                 .unwrap_or_else(|| "redis://127.0.0.1:6379/".into());
             app.provide_with(move |_| async move {
                 let backend = RedisBackend::connect(&url, &settings.prefix).await?;
-                Ok(Cache {
-                    default_ttl: settings.default_ttl,
-                    ..Cache::new(Arc::new(backend)).fall_through(settings.fall_through)
-                })
+                Ok(Cache::new(Arc::new(backend))
+                    .fall_through(settings.fall_through)
+                    .with_default_ttl(settings.default_ttl))
             });
         }
         other => app.config_problem(keel_core::config::ConfigProblem {
@@ -966,5 +1018,28 @@ pub fn plugin(app: &mut App) {
                 "`{other}` is not a cache backend (memory; redis with the `redis` feature)"
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_copy_is_the_same_cache_under_a_count_of_its_own() {
+        let app = Cache::memory(100);
+        let copy = app.worker_copy();
+        assert!(copy.same(&app) && app.same(&copy));
+        assert!(!Arc::ptr_eq(&copy.parts, &app.parts));
+        let per_request = copy.clone();
+        assert_eq!(
+            Arc::strong_count(&app.parts),
+            1,
+            "the app's count is untouched"
+        );
+        assert_eq!(Arc::strong_count(&copy.parts), 2);
+        drop(per_request);
+        assert_eq!(Arc::strong_count(&copy.parts), 1);
+        assert!(!app.same(&Cache::memory(100)));
     }
 }

@@ -240,7 +240,7 @@ impl Cache {
         V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
     {
         let types = TypeId::of::<(K, V)>();
-        let Some(memory) = self.backend.as_memory() else {
+        let Some(memory) = self.parts.backend.as_memory() else {
             return Named::from_handle(Handle {
                 cache: self.clone(),
                 name: name.into(),
@@ -384,7 +384,7 @@ where
         let found = match found {
             Ok(found) => found,
             // Each key then goes its own way (computed, or the error).
-            Err(e) if self.inner.cache.fall_through => {
+            Err(e) if self.inner.cache.parts.fall_through => {
                 tracing::warn!(target: "keel::cache", name = %self.inner.name, error = %e, "cache unavailable; computing without it");
                 vec![None; keys.len()]
             }
@@ -487,7 +487,7 @@ where
     /// thread (`Some(None)`: absent or not a `V`). `None`: not in process.
     fn read_and_copy(&self, key: &K, full: &str) -> Option<Option<V>> {
         let copies = self.inner.copies.as_ref()?;
-        let memory = self.inner.cache.backend.as_memory()?;
+        let memory = self.inner.cache.parts.backend.as_memory()?;
         let Some((slot, writes, entry)) = memory.entry_for_copy(full) else {
             return Some(None);
         };

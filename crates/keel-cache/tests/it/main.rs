@@ -562,6 +562,40 @@ async fn the_extractor_serves_handlers() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
+/// In a `per-core` worker (its start hooks run on its own thread and runtime) the
+/// extractor's cache is the worker's copy: the same entries as the app's.
+#[test]
+fn a_worker_reads_and_writes_the_apps_cache_through_its_copy() {
+    let client = rt().block_on(TestClient::new(
+        App::new("cache").plugin(keel_cache::plugin),
+    ));
+    let state = client.state().clone();
+    let app_cache = state.get::<Cache>().expect("installed").clone();
+    rt().block_on(app_cache.set("from-app", &1_u32, Duration::from_secs(60)))
+        .expect("set");
+    let worker = std::thread::spawn(move || {
+        rt().block_on(async {
+            let hooks = state
+                .get::<keel_core::worker::WorkerHooks>()
+                .cloned()
+                .expect("the plugin registers a worker hook");
+            hooks
+                .run(&state, keel_core::worker::WorkerInfo { index: 0, count: 1 })
+                .await
+                .expect("hooks");
+            let mine = Cache::current(&state).expect("cache");
+            let seen: Option<u32> = mine.get("from-app").await.expect("get");
+            mine.set("from-worker", &2_u32, Duration::from_secs(60))
+                .await
+                .expect("set");
+            seen
+        })
+    });
+    assert_eq!(worker.join().expect("worker"), Some(1));
+    let back: Option<u32> = rt().block_on(app_cache.get("from-worker")).expect("get");
+    assert_eq!(back, Some(2));
+}
+
 #[cfg(feature = "redis")]
 mod redis_backend {
     use super::*;
