@@ -87,6 +87,8 @@ mod unnest {
     use sea_orm::sea_query::ArrayType;
     use sea_orm::{DbBackend, EntityTrait, IdenStatic, Statement, Value, Values};
 
+    use crate::migrate::sql::q;
+
     /// The statement for `rows` (sorted, keys unique), or `None` when a key or a value
     /// has no array form here (or is NULL: arrays are bound without NULLs).
     pub(super) fn statement<E, K, V>(
@@ -101,22 +103,21 @@ mod unnest {
     {
         let keys = array(rows.iter().map(|(k, _)| k.clone().into()))?;
         let values = array(rows.iter().map(|(_, v)| v.clone().into()))?;
+        let pg = crate::migrate::Backend::Postgres;
         let entity = E::default();
-        let mut table = String::new();
-        if let Some(schema) = entity.schema_name() {
-            quote(&mut table, schema);
-            table.push('.');
-        }
-        quote(&mut table, entity.table_name());
-        let mut sql = format!("UPDATE {table} SET ");
-        quote(&mut sql, column.as_str());
-        sql.push_str(&format!(
-            " = \"keel_rows\".\"value\" FROM (SELECT unnest($1::{}[]) AS \"key\", \
-             unnest($2::{}[]) AS \"value\") AS \"keel_rows\" WHERE {table}.",
-            keys.1, values.1
-        ));
-        quote(&mut sql, key.as_str());
-        sql.push_str(" = \"keel_rows\".\"key\"");
+        let table = match entity.schema_name() {
+            Some(schema) => format!("{}.{}", q(schema, pg), q(entity.table_name(), pg)),
+            None => q(entity.table_name(), pg),
+        };
+        let sql = format!(
+            "UPDATE {table} SET {column} = \"keel_rows\".\"value\" \
+             FROM (SELECT unnest($1::{k}[]) AS \"key\", unnest($2::{v}[]) AS \"value\") \
+             AS \"keel_rows\" WHERE {table}.{key} = \"keel_rows\".\"key\"",
+            column = q(column.as_str(), pg),
+            key = q(key.as_str(), pg),
+            k = keys.1,
+            v = values.1,
+        );
         Some(Statement {
             sql,
             values: Some(Values(vec![keys.0, values.0])),
@@ -160,12 +161,5 @@ mod unnest {
             Value::ChronoDateTime(_) => (ArrayType::ChronoDateTime, "timestamp"),
             _ => return None,
         })
-    }
-
-    /// Appends `name` as a PostgreSQL identifier.
-    fn quote(out: &mut String, name: &str) {
-        out.push('"');
-        out.push_str(&name.replace('"', "\"\""));
-        out.push('"');
     }
 }
