@@ -87,6 +87,7 @@ pub(super) fn accepts_compressed(value: &http::HeaderValue) -> bool {
 
 /// Serves `req` through tower-http's compressor around `inner`, boxed: the compressed
 /// body keeps kilobytes of encoder state inline, and only this path should pay for it.
+#[inline(never)]
 pub(super) fn compressed<S: RouteService>(
     inner: S,
     req: Request,

@@ -235,6 +235,39 @@ where
     }
 }
 
+impl<S: RouteService> CoreService<S> {
+    /// A request served under the compressor (kept out of line: the usual request
+    /// does not run this code, and its `call` stays smaller).
+    #[inline(never)]
+    fn call_compressed(&mut self, req: Request) -> CoreFuture<S::Future> {
+        let cfg = &self.cfg;
+        // Only this path pays for the compressor and a copy of the service; the
+        // copy does every other step, so the compressed response is final.
+        let plain = CoreService {
+            inner: self.inner.clone(),
+            compress: false,
+            cfg: Arc::clone(cfg),
+            allowed_host: self.allowed_host.clone(),
+        };
+        CoreFuture {
+            phase: Phase::Whole {
+                fut: compressed(plain, req),
+            },
+            cfg: Arc::clone(cfg),
+            ctx: Ctx {
+                id: None,
+                route: None,
+                span: Span::none(),
+                start: None,
+                counted: false,
+                method: Method::GET,
+                info: None,
+                leftover: None,
+            },
+        }
+    }
+}
+
 impl<S: RouteService> Service<Request> for CoreService<S> {
     type Response = Response;
     type Error = std::convert::Infallible;
@@ -249,30 +282,7 @@ impl<S: RouteService> Service<Request> for CoreService<S> {
         let cfg = &self.cfg;
         let seen = Seen::of(req.headers(), self.compress);
         if seen.compress {
-            // Only this path pays for the compressor and a copy of the service; the
-            // copy does every other step, so the compressed response is final.
-            let plain = CoreService {
-                inner: self.inner.clone(),
-                compress: false,
-                cfg: Arc::clone(cfg),
-                allowed_host: self.allowed_host.clone(),
-            };
-            return CoreFuture {
-                phase: Phase::Whole {
-                    fut: compressed(plain, req),
-                },
-                cfg: Arc::clone(cfg),
-                ctx: Ctx {
-                    id: None,
-                    route: None,
-                    span: Span::none(),
-                    start: None,
-                    counted: false,
-                    method: Method::GET,
-                    info: None,
-                    leftover: None,
-                },
-            };
+            return self.call_compressed(req);
         }
         let accept = seen.accept.cloned();
         let refusal = match &cfg.trusted {

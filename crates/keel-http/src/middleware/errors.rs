@@ -145,6 +145,7 @@ impl ErrorRender {
 
     /// Renders `res` if it is an error response (see the module docs); success
     /// responses and app-chosen error bodies pass through.
+    #[inline(never)]
     pub(crate) fn process(self: &Arc<Self>, res: Response, info: RequestInfo) -> Processed {
         if !res.status().is_client_error() && !res.status().is_server_error() {
             return Processed::Done(res);

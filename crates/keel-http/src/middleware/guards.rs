@@ -589,6 +589,7 @@ impl TrustedHostLayer {
     }
 
     /// Like [`TrustedHostLayer::check`], without the path exemptions.
+    #[inline(never)]
     pub(crate) fn check_host<B>(&self, req: &http::Request<B>) -> Option<Response> {
         let header_host = req.headers().get(header::HOST).map(|v| v.to_str());
         let raw = match header_host {

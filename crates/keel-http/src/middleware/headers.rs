@@ -90,6 +90,7 @@ impl SecurityHeadersLayer {
 
 impl SecurityHeadersLayer {
     /// Adds the headers a response does not set itself.
+    #[inline(never)]
     pub(crate) fn apply(&self, headers: &mut http::HeaderMap) {
         let is_html = headers
             .get(header::CONTENT_TYPE)

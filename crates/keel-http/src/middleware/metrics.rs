@@ -82,6 +82,7 @@ impl std::fmt::Debug for MetricsShard {
 
 impl MetricsShard {
     /// Records one finished request for route number `route` (`None`: unmatched).
+    #[inline(never)]
     pub fn observe(&self, route: Option<usize>, method: &Method, status: u16, seconds: f64) {
         let slot = &self.routes[route
             .unwrap_or(self.routes.len() - 1)

@@ -84,6 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 
 /// Gives `req` its id: the client's when well-formed, else a new one, in the
 /// request's extensions (read it with the [`RequestId`] extractor).
+#[inline(never)]
 pub(crate) fn assign<B>(req: &mut Request<B>) -> RequestId {
     let id = req
         .headers()

@@ -27,6 +27,7 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// The `http.request` span for a request (disabled, and free, when INFO is off for
 /// `keel_http`).
+#[inline(never)]
 pub(crate) fn request_span(method: &Method, route: Option<&str>, id: Option<&RequestId>) -> Span {
     let span = tracing::info_span!(
         "http.request",
@@ -45,6 +46,7 @@ pub(crate) fn request_span(method: &Method, route: Option<&str>, id: Option<&Req
 }
 
 /// Records status and latency on the span and logs `request finished`.
+#[inline(never)]
 pub(crate) fn finish(span: &Span, status: u16, start: Instant, log_requests: bool) {
     if span.is_disabled() {
         return;
